@@ -1,0 +1,97 @@
+"""Lightning callback: fingerprint the run's latent channels (DESIGN §1, §4).
+
+Thin adapter: the probe set, encoding, files and W&B artifact live in infoprint.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_only
+
+from infoprint import tracking
+from infoprint.fingerprint.capture import channel_information, encode_probe_set, fingerprint_model
+from infoprint.fingerprint.probe import ProbeSet, select_probe_set
+from infoprint.fingerprint.record import FINGERPRINT_FILE, RUN_FILE
+from infoprint.run import RunContext
+
+log = logging.getLogger(__name__)
+
+
+class FingerprintCallback(pl.Callback):
+    """Encode the fixed probe set at fit end (and every ``every_n_steps`` if > 0).
+
+    At fit end writes ``fingerprint.npz`` and ``run.json`` into the job directory, logs
+    per-channel information (bits) and, when a W&B run is active and ``log_artifact`` is
+    set, the ``fingerprint-<run id>`` artifact.
+    """
+
+    def __init__(
+        self,
+        context: RunContext,
+        size: int = 1000,
+        seed: int = 0,
+        every_n_steps: int = 0,
+        batch_size: int = 500,
+        log_artifact: bool = True,
+    ) -> None:
+        if every_n_steps < 0:
+            raise ValueError(f"fingerprint.every_n_steps must be >= 0, got {every_n_steps}")
+        self.context = context
+        self.size = size
+        self.seed = seed
+        self.every_n_steps = every_n_steps
+        self.batch_size = batch_size
+        self.log_artifact = log_artifact
+        self.probe: ProbeSet | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.probe is None:
+            self.probe = select_probe_set(trainer.datamodule.dataset, self.size, self.seed)
+
+    @rank_zero_only
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if self.every_n_steps and step % self.every_n_steps == 0:
+            was_training = pl_module.training
+            pl_module.eval()
+            mu, logvar = encode_probe_set(
+                pl_module.encode, self.probe.images, pl_module.device, self.batch_size
+            )
+            pl_module.train(was_training)
+            bits = channel_information(mu, logvar)
+            self._log_information(trainer, bits, step)
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        meta = {**self.context.meta(), "steps": int(trainer.global_step)}
+        fingerprint = fingerprint_model(pl_module, self.probe, meta, self.batch_size)
+        bits = fingerprint.meta["information_bits"]
+        if self.log_artifact and self.context.wandb:
+            fingerprint.meta["wandb"] = {
+                **self.context.wandb,
+                "artifact": f"fingerprint-{self.context.run_id}",
+            }
+        fingerprint.save(self.context.output_dir)
+        if self.log_artifact and self.context.wandb:
+            tracking.log_fingerprint(
+                self.context.output_dir,
+                [FINGERPRINT_FILE, RUN_FILE],
+                fingerprint.meta,
+                self.context.sweep,
+            )
+        self._log_information(trainer, bits, trainer.global_step)
+        tracking.update_summary({f"fingerprint/information/{k}": b for k, b in enumerate(bits)})
+        log.info(
+            "fingerprint of run %s: %s bits per channel -> %s",
+            self.context.run_id,
+            [round(b, 3) for b in bits],
+            self.context.output_dir / FINGERPRINT_FILE,
+        )
+
+    @staticmethod
+    def _log_information(trainer: pl.Trainer, bits: list[float], step: int) -> None:
+        metrics = {f"fingerprint/information/{k}": b for k, b in enumerate(bits)}
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)

@@ -1,0 +1,176 @@
+"""The fingerprint record: a run's posteriors on the probe set plus its run.json.
+
+Layout of a job directory (DESIGN §4)::
+
+    fingerprint.npz   mu [N, d] float32, logvar [N, d] float32, probe_index [N] int64,
+                      factors [N, K] int64 (optional)
+    run.json          schema version, run id, sweep, job, model and hyper-parameters,
+                      seed, steps, dataset, probe digest, factor names, per-channel
+                      information (bits), W&B ids when logged, git commit
+
+Both files are written atomically (temp file, then rename) and loaded without pickle;
+every loading error names the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+FINGERPRINT_FILE = "fingerprint.npz"
+RUN_FILE = "run.json"
+REQUIRED_META = ("schema_version", "run_id", "probe_digest")
+
+
+class FingerprintError(ValueError):
+    """A fingerprint file is missing, corrupt or inconsistent."""
+
+
+@dataclass
+class Fingerprint:
+    """One run's channel posteriors on the probe set and its metadata (run.json)."""
+
+    mu: np.ndarray
+    logvar: np.ndarray
+    probe_index: np.ndarray
+    factors: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.meta["run_id"])
+
+    @property
+    def probe_digest(self) -> str:
+        return str(self.meta["probe_digest"])
+
+    @property
+    def factor_names(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("factor_names") or ())
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.mu.shape[1])
+
+    @property
+    def n_points(self) -> int:
+        return int(self.mu.shape[0])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        arrays = {"mu": self.mu, "logvar": self.logvar, "probe_index": self.probe_index}
+        if self.factors is not None:
+            arrays["factors"] = self.factors
+        return arrays
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Validate, then write ``fingerprint.npz`` and ``run.json`` atomically."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"schema_version": SCHEMA_VERSION, **self.meta}
+        _validate(self.arrays(), meta, directory)
+        _atomic_write(directory / FINGERPRINT_FILE, lambda f: np.savez(f, **self.arrays()), "wb")
+        _atomic_write(
+            directory / RUN_FILE, lambda f: json.dump(meta, f, indent=2, sort_keys=True), "w"
+        )
+        self.meta, self.path = meta, directory
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Fingerprint:
+        """Load and validate the fingerprint in ``directory`` (no pickle, ever)."""
+        directory = Path(directory)
+        npz_path, meta_path = directory / FINGERPRINT_FILE, directory / RUN_FILE
+        for path in (npz_path, meta_path):
+            if not path.is_file():
+                raise FingerprintError(f"{path}: file not found")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise FingerprintError(f"{meta_path}: not valid JSON ({err})") from err
+        if not isinstance(meta, dict):
+            raise FingerprintError(f"{meta_path}: expected a JSON object")
+        try:
+            with np.load(npz_path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+            raise FingerprintError(f"{npz_path}: unreadable npz ({err})") from err
+        _validate(arrays, meta, directory)
+        return cls(
+            mu=arrays["mu"],
+            logvar=arrays["logvar"],
+            probe_index=arrays["probe_index"],
+            factors=arrays.get("factors"),
+            meta=meta,
+            path=directory,
+        )
+
+
+def _validate(arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Path) -> None:
+    npz_path, meta_path = directory / FINGERPRINT_FILE, directory / RUN_FILE
+    missing = [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise FingerprintError(f"{meta_path}: missing keys {missing}")
+    if meta["schema_version"] != SCHEMA_VERSION:
+        raise FingerprintError(
+            f"{meta_path}: schema_version {meta['schema_version']!r}, "
+            f"this infoprint reads version {SCHEMA_VERSION}"
+        )
+    for key in ("mu", "logvar", "probe_index"):
+        if key not in arrays:
+            raise FingerprintError(f"{npz_path}: missing array {key!r}")
+    mu, logvar, index = arrays["mu"], arrays["logvar"], arrays["probe_index"]
+    if mu.ndim != 2 or mu.shape != logvar.shape:
+        raise FingerprintError(
+            f"{npz_path}: mu and logvar must both be [N, d], got {mu.shape} and {logvar.shape}"
+        )
+    if mu.dtype.kind != "f" or logvar.dtype.kind != "f":
+        raise FingerprintError(f"{npz_path}: mu and logvar must be floating point")
+    if index.shape != (mu.shape[0],) or index.dtype.kind not in "iu":
+        raise FingerprintError(
+            f"{npz_path}: probe_index must be integer [{mu.shape[0]}], got "
+            f"{index.dtype} {index.shape}"
+        )
+    if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
+        raise FingerprintError(f"{npz_path}: mu or logvar contains NaN or infinity")
+    factors = arrays.get("factors")
+    if factors is not None:
+        names = meta.get("factor_names") or []
+        if factors.ndim != 2 or factors.shape[0] != mu.shape[0] or factors.dtype.kind not in "iu":
+            raise FingerprintError(
+                f"{npz_path}: factors must be integer [{mu.shape[0]}, K], got "
+                f"{factors.dtype} {factors.shape}"
+            )
+        if len(names) != factors.shape[1]:
+            raise FingerprintError(
+                f"{meta_path}: {len(names)} factor_names for {factors.shape[1]} factor columns"
+            )
+
+
+def _atomic_write(path: Path, write: Callable[[IO], None], mode: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,112 @@
+"""Encoder/decoder architectures.
+
+``ConvNet`` follows disentanglement_lib's ``conv_encoder`` / ``deconv_decoder``
+(Locatello et al. 2019; DESIGN §7): conv 32-32-64-64 (k4 s2, k4 s2, k2 s2, k2 s2), fc 256,
+then mu and logvar; the decoder mirrors it with fc 256, fc 64·s·s and four k4 s2
+transposed convolutions. It adapts to square inputs whose side is a multiple of 16
+(64 px -> 4x4 features, 32 px -> 2x2) and to 1 or 3 channels.
+
+``MLPNet`` flattens any observation shape: hidden layers of configurable width and
+activation (disentanglement_lib's ``fc_encoder`` is 1200-1200 ReLU; the paper's ring
+experiment uses 2 x 256 tanh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
+
+
+def _activation(name: str) -> type[nn.Module]:
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"net.activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]
+
+
+class ConvNet(nn.Module):
+    """Conv encoder and transposed-conv decoder for [C, S, S] images, S a multiple of 16."""
+
+    def __init__(self, observation_shape: Sequence[int], latent_dim: int = 10) -> None:
+        super().__init__()
+        if len(observation_shape) != 3 or observation_shape[1] != observation_shape[2]:
+            raise ValueError(
+                f"net=conv needs square images [C, S, S], got observation_shape "
+                f"{tuple(observation_shape)}; use net=mlp for other shapes"
+            )
+        channels, side = int(observation_shape[0]), int(observation_shape[1])
+        if side % 16 or side < 16:
+            raise ValueError(f"net=conv needs an image side that is a multiple of 16, got {side}")
+        if latent_dim < 1:
+            raise ValueError(f"net.latent_dim must be >= 1, got {latent_dim}")
+        self.observation_shape = (channels, side, side)
+        self.latent_dim = latent_dim
+        self._feature_side = side // 16
+        features = 64 * self._feature_side**2
+        self.encoder = nn.Sequential(
+            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(32, 64, 2, 2), nn.ReLU(),
+            nn.Conv2d(64, 64, 2, 2), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(features, 256), nn.ReLU(),
+            nn.Linear(256, 2 * latent_dim),
+        )  # fmt: skip
+        self.decoder_fc = nn.Sequential(
+            nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, features), nn.ReLU()
+        )
+        self.decoder_conv = nn.Sequential(
+            nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(32, channels, 4, 2, 1),
+        )  # fmt: skip
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.decoder_fc(z).view(-1, 64, self._feature_side, self._feature_side)
+        return self.decoder_conv(h)
+
+
+class MLPNet(nn.Module):
+    """Fully connected encoder/decoder for any observation shape."""
+
+    def __init__(
+        self,
+        observation_shape: Sequence[int],
+        latent_dim: int = 10,
+        hidden: Sequence[int] = (1200, 1200),
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if latent_dim < 1:
+            raise ValueError(f"net.latent_dim must be >= 1, got {latent_dim}")
+        if not hidden or any(int(h) < 1 for h in hidden):
+            raise ValueError(f"net.hidden must be a non-empty list of widths, got {hidden}")
+        act = _activation(activation)
+        self.observation_shape = tuple(int(s) for s in observation_shape)
+        self.latent_dim = latent_dim
+        size = int(torch.tensor(self.observation_shape).prod())
+        widths = [int(h) for h in hidden]
+        self.encoder = self._stack([size, *widths], act, 2 * latent_dim)
+        self.decoder = self._stack([latent_dim, *reversed(widths)], act, size)
+
+    @staticmethod
+    def _stack(widths: list[int], act: type[nn.Module], out: int) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
+            layers += [nn.Linear(a, b), act()]
+        return nn.Sequential(*layers, nn.Linear(widths[-1], out))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x.flatten(1)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(-1, *self.observation_shape)
