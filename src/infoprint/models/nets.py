@@ -13,6 +13,7 @@ experiment uses 2 x 256 tanh).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -100,7 +101,7 @@ class MLPNet(nn.Module):
     @staticmethod
     def _stack(widths: list[int], act: type[nn.Module], out: int) -> nn.Sequential:
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:], strict=True):
+        for a, b in itertools.pairwise(widths):
             layers += [nn.Linear(a, b), act()]
         return nn.Sequential(*layers, nn.Linear(widths[-1], out))
 

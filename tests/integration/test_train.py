@@ -1,0 +1,80 @@
+"""train(cfg) in-process on tiny real data: files, run.json, offline W&B run, failures."""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import open_dict
+
+from infoprint.fingerprint.record import Fingerprint
+from infoprint.models.vae import NonFiniteLossError
+from infoprint.tasks.train import train
+
+
+def offline_run_dir(job_dir: Path) -> Path:
+    (run,) = (job_dir / "wandb").glob("offline-run-*")
+    return run
+
+
+def offline_records(job_dir: Path, expected: bytes, timeout: float = 30.0) -> bytes:
+    """The run's .wandb record file, once W&B's writer has flushed ``expected`` into it."""
+    (path,) = offline_run_dir(job_dir).glob("run-*.wandb")
+    deadline = time.monotonic() + timeout
+    while expected not in (records := path.read_bytes()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return records
+
+
+def test_train_writes_a_self_describing_job_dir(train_cfg):
+    result = train(train_cfg)
+    job = Path(train_cfg.paths.output_dir)
+    fp = Fingerprint.load(job)
+    assert fp.mu.shape == (64, 4) and fp.factors.shape == (64, 5)
+    meta = json.loads((job / "run.json").read_text())
+    assert meta["run_id"] == result["run_id"] == fp.run_id
+    assert meta["sweep"] == "unit" and meta["seed"] == 0 and meta["steps"] == 60
+    assert meta["model"] == "beta_vae" and meta["hyperparameters"] == {"beta": 1.0}
+    assert meta["dataset"] == "sprites" and meta["factor_names"][3] == "posX"
+    assert len(meta["information_bits"]) == 4
+    assert all(b >= -1e-6 for b in meta["information_bits"])
+    assert meta["wandb"]["run_id"] == fp.run_id and meta["wandb"]["mode"] == "offline"
+    assert meta["wandb"]["artifact"] == f"fingerprint-{fp.run_id}"
+    # One offline W&B run in the job dir, holding the logged fingerprint artifact.
+    run_dir = offline_run_dir(job)
+    assert run_dir.name.endswith(fp.run_id)
+    records = offline_records(job, f"fingerprint-{fp.run_id}".encode())
+    assert f"fingerprint-{fp.run_id}".encode() in records
+    assert b"trainer/global_step" in records and b"train/kl/3" in records
+    header = (job / "csv" / "metrics.csv").read_text().splitlines()[0]
+    assert "train/loss" in header and "fingerprint/information/0" in header
+
+
+def test_probe_set_is_shared_across_training_seeds(train_cfg, tmp_path):
+    train(train_cfg)
+    first = Fingerprint.load(train_cfg.paths.output_dir)
+    with open_dict(train_cfg):
+        train_cfg.seed = 7
+        train_cfg.paths.output_dir = str(tmp_path / "seed7")
+        train_cfg.logger.mode = "disabled"
+    train(train_cfg)
+    second = Fingerprint.load(tmp_path / "seed7")
+    assert first.probe_digest == second.probe_digest
+    np.testing.assert_array_equal(first.probe_index, second.probe_index)
+    assert not np.allclose(first.mu, second.mu)
+    assert second.meta["wandb"] is None and not (tmp_path / "seed7" / "wandb").exists()
+
+
+def test_failed_run_records_its_error_and_finishes_wandb(train_cfg):
+    import wandb
+
+    with open_dict(train_cfg):
+        train_cfg.optim.lr = 1e30
+    with pytest.raises(NonFiniteLossError):
+        train(train_cfg)
+    job = Path(train_cfg.paths.output_dir)
+    assert "NonFiniteLossError" in (job / "error.txt").read_text()
+    assert not (job / "fingerprint.npz").exists()
+    assert wandb.run is None
+    assert offline_run_dir(job).is_dir()

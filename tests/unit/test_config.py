@@ -1,0 +1,63 @@
+"""Every config group composes, and bad values fail early naming the key."""
+
+import pytest
+from omegaconf import open_dict
+from support import CONF, compose_config
+
+from infoprint.tasks.config import ConfigError, check_train_config
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["experiment=demo"],
+        ["net=mlp", "logger=none", "callbacks=none", "trainer=smoke"],
+        ["data.dataset.resolution=32", "seed=0"],
+    ],
+)
+def test_train_config_composes_and_validates(overrides):
+    cfg = compose_config("train", [*overrides, "sweep_name=s"])
+    check_train_config(cfg)
+    assert cfg.model._target_.startswith("infoprint.models.objectives.")
+
+
+def test_demo_experiment_values():
+    cfg = compose_config("train", ["experiment=demo"])
+    assert cfg.data.dataset.resolution == 32
+    assert cfg.model.beta == 4.0
+    assert cfg.fingerprint.seed == 0  # the probe seed is not the training seed
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("seed", -1, "seed must be a non-negative integer"),
+        ("seed", None, "'seed' is missing"),
+        ("sweep_name", "a/b", "sweep_name"),
+        ("fingerprint.size", 1, "fingerprint.size must be >= 2"),
+        ("trainer.max_steps", 0, "trainer.max_steps"),
+        ("optim.lr", -1.0, "optim.lr"),
+    ],
+)
+def test_bad_values_name_the_key(key, value, message):
+    cfg = compose_config("train", ["sweep_name=s"])
+    with open_dict(cfg):
+        parent, _, leaf = key.rpartition(".")
+        (cfg[parent] if parent else cfg)[leaf] = value
+    with pytest.raises(ConfigError, match=message):
+        check_train_config(cfg)
+
+
+def test_seed_zero_is_valid():
+    check_train_config(compose_config("train", ["seed=0", "sweep_name=s"]))
+
+
+def test_every_yaml_in_a_group_composes():
+    for group in ("data", "model", "net", "trainer", "logger", "callbacks", "experiment"):
+        for option in sorted(p.stem for p in (CONF / group).glob("*.yaml")):
+            cfg = compose_config("train", [f"{group}={option}", "sweep_name=s"])
+            check_train_config(cfg)
+    for option in ("dir", "wandb"):
+        cfg = compose_config("analyze", [f"source={option}"])
+        assert cfg.source._target_.startswith("infoprint.sources.")
