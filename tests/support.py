@@ -29,6 +29,7 @@ TINY_TRAIN = [
     "trainer.log_every_n_steps=10",
     "fingerprint.size=64",
     "callbacks=none",
+    "torch_threads=1",
 ]
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 from omegaconf import open_dict
-from support import CONF, compose_config
 
 from infoprint.tasks.config import ConfigError, check_train_config
+from support import CONF, compose_config
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,11 @@ import json
 
 import numpy as np
 import pytest
-from support import make_fingerprint
 
 from infoprint.data.sprites import ProceduralSprites
 from infoprint.fingerprint.probe import probe_digest, select_probe_set
 from infoprint.fingerprint.record import SCHEMA_VERSION, Fingerprint, FingerprintError
+from support import make_fingerprint
 
 
 def test_roundtrip_is_exact_and_atomic(tmp_path):

@@ -1,7 +1,7 @@
 import numpy as np
-from support import make_fingerprint
 
 from infoprint.sources.local import LocalSource, find_job_dirs, latest_sweep
+from support import make_fingerprint
 
 
 def test_walks_sweep_and_reports_skipped_jobs(tmp_path):

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from support import make_fingerprint
 
 from infoprint.sources.wandb import WandbSource
+from support import make_fingerprint
 
 
 class FakeArtifact:

@@ -1,0 +1,120 @@
+"""The whole path as a user runs it: `train.py -m` sweep, then `analyze.py` on its dir."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from infoprint.fingerprint.record import Fingerprint
+from support import TINY_TRAIN, run_script
+
+pytestmark = pytest.mark.slow
+
+
+def slow_information(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Independent per-channel reference: Bhattacharyya coefficients by explicit formula.
+
+    Returns C [d, N, N] for diagonal Gaussians (Murphy et al. 2025, Sec. 3).
+    """
+    m1, m2 = mu[:, None, :], mu[None, :, :]
+    v1, v2 = np.exp(logvar)[:, None, :], np.exp(logvar)[None, :, :]
+    v = 0.5 * (v1 + v2)
+    d = 0.125 * (m1 - m2) ** 2 / v + 0.5 * (np.log(v) - 0.5 * (np.log(v1) + np.log(v2)))
+    return np.exp(-d).transpose(2, 0, 1)
+
+
+def slow_nmi_vi(ca: np.ndarray, cb: np.ndarray) -> tuple[float, float]:
+    def bits(c):
+        return -np.mean(np.log2(c.mean(axis=1)))
+
+    ia, ib, iab = bits(ca), bits(cb), bits(ca * cb)
+    iaa, ibb = bits(ca * ca), bits(cb * cb)
+    nmi = (ia + ib - iab) / np.sqrt((2 * ia - iaa) * (2 * ib - ibb))
+    return nmi, 2 * iab - iaa - ibb
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Three good jobs and three that fail with a NaN loss (learning rate 1e30)."""
+    cwd = tmp_path_factory.mktemp("user")
+    args = ["-m", *TINY_TRAIN, "trainer.max_steps=150", "sweep_name=it"]
+    args += ["optim.lr=3e-3,1e30", "seed=0,1,2"]
+    result = run_script("train.py", args, cwd)
+    assert result.returncode != 0, "Hydra reports the failed jobs at the end of the sweep"
+    assert "NonFiniteLossError" in result.stderr
+    analysis = run_script("analyze.py", ["source.path=multirun/it", "hydra.run.dir=out"], cwd)
+    assert analysis.returncode == 0, analysis.stderr[-3000:]
+    return cwd, analysis.stdout
+
+
+def test_every_job_is_its_own_directory_and_wandb_run(sweep):
+    cwd, _ = sweep
+    sweep_dir = cwd / "multirun" / "it"
+    jobs = sorted(int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit())
+    assert jobs == [0, 1, 2, 3, 4, 5]
+    run_ids = set()
+    for job in range(6):
+        job_dir = sweep_dir / str(job)
+        (run_dir,) = (job_dir / "wandb").glob("offline-run-*")
+        if job < 3:
+            fp = Fingerprint.load(job_dir)
+            assert fp.meta["job_num"] == job and fp.meta["sweep"] == "it"
+            assert run_dir.name.endswith(fp.run_id)
+            records = next(run_dir.glob("run-*.wandb")).read_bytes()
+            assert f"fingerprint-{fp.run_id}".encode() in records
+            run_ids.add(fp.run_id)
+        else:
+            assert "NonFiniteLossError" in (job_dir / "error.txt").read_text()
+    assert len(run_ids) == 3
+
+
+def test_analysis_outputs(sweep):
+    cwd, stdout = sweep
+    out = cwd / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_runs"] == 3 and summary["sweep"] == "it"
+    assert [Path(s["run"]).name for s in summary["skipped"]] == ["3", "4", "5"]
+    assert all("NonFiniteLossError" in s["reason"] for s in summary["skipped"])
+    assert "skipped 3 runs" in stdout and "best factor" in stdout
+
+    results = np.load(out / "results.npz", allow_pickle=False)
+    m = len(results["channels"])
+    assert m > 0 and results["nmi"].shape == (m, m) == results["vi"].shape
+    assert results["factor_nmi"].shape == (m, 5)
+    for key in ("information", "nmi", "vi", "factor_nmi"):
+        assert np.isfinite(results[key]).all(), key
+    np.testing.assert_allclose(results["nmi"], results["nmi"].T, atol=1e-6)
+    np.testing.assert_allclose(np.diag(results["nmi"]), 1.0, atol=1e-4)
+    assert (results["information"] >= 0.01).all()
+    for measure in ("nmi", "vi"):
+        assert sorted(results[f"{measure}_ordering"]) == list(range(m))
+        assert (out / f"structure_{measure}.png").stat().st_size > 10_000
+
+    with (out / "hotspots.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        members = row["members"].split(";")
+        assert len(members) == int(row["size"])
+        assert row["best_factor"] in summary["factor_names"]
+        assert 0 <= float(row["best_factor_nmi"]) <= 1
+    (analysis_run,) = (out / "wandb").glob("offline-run-*")
+    assert analysis_run.is_dir()
+
+
+def test_results_agree_with_an_independent_recomputation(sweep):
+    cwd, _ = sweep
+    results = np.load(cwd / "out" / "results.npz", allow_pickle=False)
+    fingerprints = {
+        fp.run_id: fp for fp in (Fingerprint.load(cwd / "multirun/it" / str(j)) for j in range(3))
+    }
+    coefficients = {rid: slow_information(fp.mu, fp.logvar) for rid, fp in fingerprints.items()}
+    rng = np.random.default_rng(0)
+    m = len(results["channels"])
+    for a, b in rng.integers(0, m, size=(12, 2)):
+        ca = coefficients[str(results["run_ids"][a])][results["channels"][a]]
+        cb = coefficients[str(results["run_ids"][b])][results["channels"][b]]
+        nmi, vi = slow_nmi_vi(ca.astype(np.float64), cb.astype(np.float64))
+        assert results["nmi"][a, b] == pytest.approx(nmi, abs=1e-4)
+        assert results["vi"][a, b] == pytest.approx(vi, abs=1e-3)
