@@ -12,7 +12,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
 from infoprint.fingerprint.capture import channel_information, encode_probe_set, fingerprint_model
-from infoprint.fingerprint.probe import ProbeSet, select_probe_set
+from infoprint.fingerprint.probe import ProbeSet, select_embedding_sample, select_probe_set
 from infoprint.fingerprint.record import FINGERPRINT_FILE, RUN_FILE
 from infoprint.run import RunContext
 
@@ -35,6 +35,7 @@ class FingerprintCallback(pl.Callback):
         every_n_steps: int = 0,
         batch_size: int = 500,
         log_artifact: bool = True,
+        embedding_size: int = 0,
     ) -> None:
         if every_n_steps < 0:
             raise ValueError(f"fingerprint.every_n_steps must be >= 0, got {every_n_steps}")
@@ -44,11 +45,16 @@ class FingerprintCallback(pl.Callback):
         self.every_n_steps = every_n_steps
         self.batch_size = batch_size
         self.log_artifact = log_artifact
+        self.embedding_size = embedding_size
         self.probe: ProbeSet | None = None
+        self.embedding: ProbeSet | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        dataset = trainer.datamodule.dataset
         if self.probe is None:
-            self.probe = select_probe_set(trainer.datamodule.dataset, self.size, self.seed)
+            self.probe = select_probe_set(dataset, self.size, self.seed)
+        if self.embedding_size and self.embedding is None:
+            self.embedding = select_embedding_sample(dataset, self.embedding_size, self.seed)
 
     @rank_zero_only
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -66,7 +72,9 @@ class FingerprintCallback(pl.Callback):
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         meta = {**self.context.meta(), "steps": int(trainer.global_step)}
-        fingerprint = fingerprint_model(pl_module, self.probe, meta, self.batch_size)
+        fingerprint = fingerprint_model(
+            pl_module, self.probe, meta, self.batch_size, embedding=self.embedding
+        )
         bits = fingerprint.meta["information_bits"]
         if self.log_artifact and self.context.wandb:
             fingerprint.meta["wandb"] = {

@@ -77,6 +77,14 @@ def update_summary(values: dict[str, Any]) -> None:
         wandb.run.summary.update(values)
 
 
+def log_images(images: dict[str, Any], step: int) -> None:
+    """Log image arrays [H, W, 3] in [0, 1] against ``trainer/global_step``."""
+    if wandb.run is None:
+        return
+    payload: dict[str, Any] = {key: wandb.Image(image) for key, image in images.items()}
+    wandb.run.log({**payload, "trainer/global_step": step})
+
+
 def log_fingerprint(directory: Path, files: list[str], meta: dict[str, Any], sweep: str) -> str:
     """Log a run's fingerprint files as artifact ``fingerprint-<run id>``; returns its name."""
     name = f"fingerprint-{meta['run_id']}"

@@ -44,13 +44,16 @@ def fingerprint_model(
     probe: ProbeSet,
     meta: dict[str, Any],
     batch_size: int = 500,
+    embedding: ProbeSet | None = None,
 ) -> Fingerprint:
-    """Encode ``probe`` with ``model`` (in eval mode) into a fingerprint with ``meta``."""
+    """Encode ``probe`` (and the optional ``embedding`` sample) with ``model`` in eval mode."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
         mu, logvar = encode_probe_set(model.encode, probe.images, device, batch_size)
+        if embedding is not None:
+            e_mu, e_logvar = encode_probe_set(model.encode, embedding.images, device, batch_size)
     finally:
         model.train(was_training)
     meta = {
@@ -61,6 +64,10 @@ def fingerprint_model(
         "latent_dim": int(mu.shape[1]),
         "information_bits": channel_information(mu, logvar),
     }
-    return Fingerprint(
+    fingerprint = Fingerprint(
         mu=mu, logvar=logvar, probe_index=probe.indices, factors=probe.factors, meta=meta
     )
+    if embedding is not None:
+        fingerprint.embedding_mu, fingerprint.embedding_logvar = e_mu, e_logvar
+        fingerprint.embedding_index = embedding.indices
+    return fingerprint

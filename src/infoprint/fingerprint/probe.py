@@ -38,6 +38,21 @@ def probe_digest(images: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()
 
 
+def select_embedding_sample(dataset: ImageDataset, size: int, seed: int) -> ProbeSet:
+    """A uniform sample of ``size`` points for whole-space Monte Carlo comparison.
+
+    Drawn from its own random stream (``[seed, 1]``), independent of the probe set's.
+    """
+    if not 2 <= size <= len(dataset):
+        raise ValueError(
+            f"fingerprint.embedding_size must be in [2, {len(dataset)}] (or 0 for none), got {size}"
+        )
+    rng = np.random.default_rng([seed, 1])
+    indices = np.sort(rng.choice(len(dataset), size=size, replace=False)).astype(np.int64)
+    images, _ = gather(dataset, indices)
+    return ProbeSet(indices=indices, images=images, factors=None, factor_names=())
+
+
 def select_probe_set(dataset: ImageDataset, size: int, seed: int) -> ProbeSet:
     """Draw ``size`` distinct points of ``dataset`` with ``seed`` (sorted by index).
 

@@ -3,7 +3,9 @@
 Layout of a job directory (DESIGN §4)::
 
     fingerprint.npz   mu [N, d] float32, logvar [N, d] float32, probe_index [N] int64,
-                      factors [N, K] int64 (optional)
+                      factors [N, K] int64 (optional); optionally a larger embedding
+                      sample for whole-space Monte Carlo comparison (paper Sec. 4.3):
+                      embedding_mu, embedding_logvar [M, d], embedding_index [M]
     run.json          schema version, run id, sweep, job, model and hyper-parameters,
                       seed, steps, dataset, probe digest, factor names, per-channel
                       information (bits), W&B ids when logged, git commit
@@ -45,6 +47,9 @@ class Fingerprint:
     factors: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    embedding_mu: np.ndarray | None = None
+    embedding_logvar: np.ndarray | None = None
+    embedding_index: np.ndarray | None = None
 
     @property
     def run_id(self) -> str:
@@ -70,7 +75,17 @@ class Fingerprint:
         arrays = {"mu": self.mu, "logvar": self.logvar, "probe_index": self.probe_index}
         if self.factors is not None:
             arrays["factors"] = self.factors
+        if self.embedding_mu is not None:
+            arrays["embedding_mu"] = self.embedding_mu
+            arrays["embedding_logvar"] = self.embedding_logvar
+            arrays["embedding_index"] = self.embedding_index
         return arrays
+
+    def whole_space(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mu, logvar) of the largest sample: the embedding sample if stored, else the probe."""
+        if self.embedding_mu is not None:
+            return self.embedding_mu, self.embedding_logvar
+        return self.mu, self.logvar
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Validate, then write ``fingerprint.npz`` and ``run.json`` atomically."""
@@ -112,6 +127,9 @@ class Fingerprint:
             factors=arrays.get("factors"),
             meta=meta,
             path=directory,
+            embedding_mu=arrays.get("embedding_mu"),
+            embedding_logvar=arrays.get("embedding_logvar"),
+            embedding_index=arrays.get("embedding_index"),
         )
 
 
@@ -142,6 +160,7 @@ def _validate(arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Pa
         )
     if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
         raise FingerprintError(f"{npz_path}: mu or logvar contains NaN or infinity")
+    _validate_embedding(arrays, mu.shape[1], npz_path)
     factors = arrays.get("factors")
     if factors is not None:
         names = meta.get("factor_names") or []
@@ -154,6 +173,25 @@ def _validate(arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Pa
             raise FingerprintError(
                 f"{meta_path}: {len(names)} factor_names for {factors.shape[1]} factor columns"
             )
+
+
+def _validate_embedding(arrays: dict[str, np.ndarray], width: int, npz_path: Path) -> None:
+    keys = ("embedding_mu", "embedding_logvar", "embedding_index")
+    present = [k for k in keys if k in arrays]
+    if not present:
+        return
+    if len(present) != len(keys):
+        raise FingerprintError(f"{npz_path}: embedding sample needs all of {keys}, has {present}")
+    e_mu, e_logvar, e_index = (arrays[k] for k in keys)
+    if e_mu.ndim != 2 or e_mu.shape != e_logvar.shape or e_mu.shape[1] != width:
+        raise FingerprintError(
+            f"{npz_path}: embedding_mu and embedding_logvar must both be [M, {width}], got "
+            f"{e_mu.shape} and {e_logvar.shape}"
+        )
+    if e_index.shape != (e_mu.shape[0],) or e_index.dtype.kind not in "iu":
+        raise FingerprintError(f"{npz_path}: embedding_index must be integer [{e_mu.shape[0]}]")
+    if not (np.isfinite(e_mu).all() and np.isfinite(e_logvar).all()):
+        raise FingerprintError(f"{npz_path}: embedding sample contains NaN or infinity")
 
 
 def _atomic_write(path: Path, write: Callable[[IO], None], mode: str) -> None:

@@ -78,3 +78,19 @@ def test_probe_set_depends_on_its_own_seed_only():
     assert a.digest == probe_digest(data.images(a.indices))
     with pytest.raises(ValueError, match=r"fingerprint\.size"):
         select_probe_set(data, 1, seed=0)
+
+
+def test_embedding_sample_roundtrip_and_validation(tmp_path):
+    fp = make_fingerprint(n=10, d=3)
+    assert fp.whole_space()[0] is fp.mu
+    rng = np.random.default_rng(1)
+    fp.embedding_mu = rng.normal(size=(30, 3)).astype(np.float32)
+    fp.embedding_logvar = np.zeros((30, 3), np.float32)
+    fp.embedding_index = np.arange(30)
+    fp.save(tmp_path)
+    back = Fingerprint.load(tmp_path)
+    np.testing.assert_array_equal(back.whole_space()[0], fp.embedding_mu)
+    assert back.embedding_index.shape == (30,)
+    fp.embedding_logvar = np.zeros((30, 2), np.float32)
+    with pytest.raises(FingerprintError, match=r"\[M, 3\]"):
+        fp.save(tmp_path / "bad")

@@ -1,0 +1,71 @@
+"""Lightning callback: reconstructions and latent traversals at fit end (DESIGN §5).
+
+Writes ``reconstructions.png`` and ``traversals.png`` into the job directory and logs them
+to W&B when a run is active. Skipped for data that are not images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_only
+
+from infoprint import tracking
+from infoprint.data.base import gather
+from infoprint.models.likelihoods import mean_output
+from infoprint.plots.traversals import is_image_shape, tile, traversals
+
+
+class ImagesCallback(pl.Callback):
+    """Log ``n_images`` reconstructions and a traversal of every channel over ±``span``."""
+
+    def __init__(self, output_dir: str, n_images: int = 8, steps: int = 9, span: float = 2.0):
+        self.output_dir = Path(output_dir)
+        self.n_images = n_images
+        self.steps = steps
+        self.span = span
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        dataset = trainer.datamodule.dataset
+        if not is_image_shape(dataset.observation_shape):
+            return
+        rng = np.random.default_rng(0)
+        x, _ = gather(dataset, rng.integers(0, len(dataset), size=self.n_images))
+        was_training = pl_module.training
+        pl_module.eval()
+        with torch.no_grad():
+            x = torch.from_numpy(x).to(pl_module.device)
+            mu, logvar = pl_module.encode(x)
+
+            def decode(z):
+                return mean_output(pl_module.likelihood, pl_module.decode(z))
+
+            recon = decode(mu)
+            order = torch.argsort(_kl(mu, logvar), descending=True).tolist()
+            values = torch.linspace(-self.span, self.span, self.steps, device=mu.device)
+            grid = traversals(decode, mu[0], order, values)
+        pl_module.train(was_training)
+        images = {
+            "reconstructions": tile(torch.stack([x, recon], dim=0).cpu().numpy()),
+            "traversals": tile(grid),
+        }
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for name, image in images.items():
+            plt.imsave(self.output_dir / f"{name}.png", _rgb(image))
+        tracking.log_images(
+            {f"images/{name}": _rgb(image) for name, image in images.items()},
+            step=trainer.global_step,
+        )
+
+
+def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image

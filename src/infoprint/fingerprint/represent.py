@@ -1,0 +1,124 @@
+"""A model's disentanglement scores: the model as a representation function, and run.json.
+
+The metrics of :mod:`infoprint.metrics` see a model only through a representation
+function ``images [n, C, H, W] -> codes [n, d]``; as in disentanglement_lib (Locatello
+et al. 2019) the codes are the posterior means. Any model with
+``encode(x) -> (mu, logvar)`` qualifies, the same contract as fingerprinting
+(:mod:`infoprint.fingerprint.capture`, whose batched encoder this reuses), so this glue
+lives next to it and knows nothing of the VAE class, Lightning or W&B.
+
+The scores of a run are stored in its ``run.json`` under ``metrics`` (non-finite values
+as ``null``), written atomically through :class:`~infoprint.fingerprint.record.Fingerprint`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from infoprint.fingerprint.capture import encode_probe_set
+from infoprint.fingerprint.record import Fingerprint
+from infoprint.metrics import compute_metrics, get_metric, metric_names
+from infoprint.metrics.sampling import FactorSampler, RepresentationFunction
+
+METRICS_KEY = "metrics"
+"""The key of run.json that holds the run's disentanglement scores."""
+
+MetricOptions = dict[str, dict[str, Any]]
+
+
+def metric_plan(
+    names: Sequence[str], options: Mapping[str, Mapping[str, Any] | None] | None, key: str
+) -> MetricOptions:
+    """``{name: options}`` for the metrics in ``names``; checked against the registry.
+
+    ``options`` may hold options for metrics that are not in ``names`` (so a config can
+    carry ready sample sizes for metrics one switches on later); every name and option is
+    still checked. Errors name the config ``key`` and what is allowed.
+    """
+    if isinstance(names, str):
+        raise TypeError(f"{key}.names must be a list of metric names, got the string {names!r}")
+    options = {str(k): dict(v or {}) for k, v in (options or {}).items()}
+    for name in [*names, *options]:
+        if name not in metric_names():
+            raise ValueError(
+                f"{key}: unknown metric {name!r}; allowed: {', '.join(metric_names())}"
+            )
+    for name, given in options.items():
+        unknown = sorted(set(given) - set(get_metric(name).options()))
+        if unknown:
+            raise ValueError(
+                f"{key}.options.{name}: unknown option(s) {unknown}; "
+                f"allowed: {sorted(get_metric(name).options())}"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"{key}.names lists a metric twice: {list(names)}")
+    return {str(name): options.get(str(name), {}) for name in names}
+
+
+@contextmanager
+def evaluating(model: torch.nn.Module, device: torch.device | str | None = None) -> Iterator:
+    """Put ``model`` in eval mode (on ``device`` if given); restore mode and device after."""
+    was_training = model.training
+    home = next(model.parameters()).device
+    model.eval()
+    if device is not None:
+        model.to(device)
+    try:
+        yield model
+    finally:
+        model.to(home)
+        model.train(was_training)
+
+
+def representation(model: torch.nn.Module) -> RepresentationFunction:
+    """Posterior means of ``model.encode`` as a numpy representation function.
+
+    The model is used as it is (mode and device); wrap the calls in :func:`evaluating`.
+    """
+
+    def represent(images: np.ndarray) -> np.ndarray:
+        device = next(model.parameters()).device
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        mu, _ = encode_probe_set(model.encode, images, device, batch_size=max(len(images), 1))
+        return mu
+
+    return represent
+
+
+def score_model(
+    model: torch.nn.Module,
+    dataset: FactorSampler,
+    metrics: MetricOptions,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> dict[str, float]:
+    """Compute ``metrics`` (a :func:`metric_plan`) of ``model`` on ``dataset``.
+
+    The model is evaluated in eval mode without gradients, on ``device`` when given (e.g.
+    the trainer's GPU; Lightning moves the model to the CPU when fitting ends), then put
+    back as it was. ``seed`` seeds each metric's own sample
+    (:func:`infoprint.metrics.compute_metrics`); keeping it fixed across a sweep scores
+    every run on the same factor draws.
+    """
+    with evaluating(model, device):
+        return compute_metrics(dataset, representation(model), metrics, seed=seed)
+
+
+def record_metrics(directory: str | Path, metrics: Mapping[str, float]) -> Path:
+    """Add ``metrics`` to the run.json in ``directory`` (atomic rewrite); returns the dir.
+
+    The fingerprint must already be there (the fingerprint callback writes it first).
+    Non-finite values are stored as ``null``: run.json stays strict JSON.
+    """
+    fingerprint = Fingerprint.load(directory)
+    fingerprint.meta[METRICS_KEY] = {
+        k: (float(v) if math.isfinite(v) else None) for k, v in sorted(metrics.items())
+    }
+    return fingerprint.save(directory)
