@@ -1,7 +1,8 @@
 """The ground-truth dataset contract (DESIGN §4).
 
-A ground-truth dataset has discrete generative factors with known sizes. Images are
-float32 arrays in [0, 1] shaped ``observation_shape`` = (channels, height, width);
+A ground-truth dataset has discrete generative factors with known sizes. Observations
+are float32 arrays shaped ``observation_shape``: (channels, height, width) in [0, 1] for
+images, (D,) for vector data such as the ring and the pinwheel;
 factors are int64 class indices, one column per factor. The interface follows
 disentanglement_lib's ``GroundTruthData`` (Locatello et al. 2019) so that metrics which
 intervene on factors (FactorVAE score, BetaVAE score) can sample from any dataset.
@@ -27,7 +28,7 @@ class ImageDataset(Protocol):
     name: str
 
     @property
-    def observation_shape(self) -> tuple[int, int, int]: ...
+    def observation_shape(self) -> tuple[int, ...]: ...
 
     @property
     def factor_names(self) -> tuple[str, ...]: ...
