@@ -44,21 +44,22 @@ def metric_plan(
     """
     if isinstance(names, str):
         raise TypeError(f"{key}.names must be a list of metric names, got the string {names!r}")
-    options = {str(k): dict(v or {}) for k, v in (options or {}).items()}
-    for name in [*names, *options]:
-        if name not in metric_names():
-            raise ValueError(
-                f"{key}: unknown metric {name!r}; allowed: {', '.join(metric_names())}"
-            )
-    for name, given in options.items():
-        unknown = sorted(set(given) - set(get_metric(name).options()))
-        if unknown:
-            raise ValueError(
-                f"{key}.options.{name}: unknown option(s) {unknown}; "
-                f"allowed: {sorted(get_metric(name).options())}"
-            )
     if len(set(names)) != len(names):
         raise ValueError(f"{key}.names lists a metric twice: {list(names)}")
+    options = {str(k): dict(v or {}) for k, v in (options or {}).items()}
+    for where, listed in (("names", names), ("options", options)):
+        for name in listed:
+            if name not in metric_names():
+                raise ValueError(
+                    f"{key}.{where}: unknown metric {name!r}; allowed: {', '.join(metric_names())}"
+                )
+    for name, given in options.items():
+        allowed = sorted(get_metric(name).options())
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"{key}.options.{name}: unknown option(s) {unknown}; allowed: {allowed}"
+            )
     return {str(name): options.get(str(name), {}) for name in names}
 
 

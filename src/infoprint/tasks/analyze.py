@@ -2,8 +2,9 @@
 
 Steps (DESIGN §1): read fingerprints -> check they share a probe set -> information per
 channel -> pairwise NMI / VI -> NMI with ground-truth factors -> OPTICS hotspots ->
-results.npz, hotspots.csv, summary.json, structure figures -> a W&B run of job_type
-"analysis". Runs without a usable fingerprint are reported as skipped, never fatal.
+results.npz, hotspots.csv, summary.json, structure figures -> per-run metrics (from
+run.json) against the structure: run_metrics.csv, metrics_vs_structure.png -> a W&B run of
+job_type "analysis". Runs without a usable fingerprint are reported as skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from infoprint.analysis.results import (
     write_results,
     write_summary,
 )
+from infoprint.analysis.run_metrics import (
+    RunMetricsTable,
+    run_metrics_table,
+    spearman_correlations,
+    write_run_metrics,
+)
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.plots.run_metrics import metrics_vs_structure_figure
 from infoprint.plots.structure import save_figure, structure_figure
 from infoprint.sources.base import SkippedRun
 
@@ -70,6 +78,19 @@ def _figures(
     return paths
 
 
+def _run_metrics(
+    out: Path, table: RunMetricsTable
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
+    """Summary section, files and figure of the per-run metrics (nothing without metrics)."""
+    correlations = spearman_correlations(table)
+    section = {"n_runs": len(table.rows), "spearman": correlations}
+    if not table.rows:
+        return section, {}, {}
+    figure = out / "metrics_vs_structure.png"
+    save_figure(metrics_vs_structure_figure(table, correlations), figure)
+    return section, {"run_metrics": write_run_metrics(out, table)}, {"metrics_vs_structure": figure}
+
+
 def analyze(cfg: DictConfig) -> dict[str, Any]:
     """Analyse one ensemble; returns the summary written to summary.json."""
     started = time.perf_counter()
@@ -106,6 +127,10 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         "hotspots": write_hotspots(out, found),
     }
     figures = _figures(out, structure, clusterings)
+    table = run_metrics_table(fingerprints, structure, clusterings)
+    run_metrics, metric_files, metric_figures = _run_metrics(out, table)
+    files |= metric_files
+    figures |= metric_figures
     sweep = _sweep_of(fingerprints)
     summary = {
         "source": source.describe(),
@@ -125,12 +150,16 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         "skipped": [{"run": s.run, "reason": s.reason} for s in skipped],
         "hotspots": [{k: v for k, v in vars(h).items() if k != "members"} for h in found],
         "min_samples": {c.measure: c.min_samples for c in clusterings},
+        "run_metrics": run_metrics,
         "files": {**files, **{k: v for k, v in figures.items()}},
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     summary["seconds"] = round(time.perf_counter() - started, 3)
     write_summary(out, summary)
-    _log_to_wandb(cfg, out, sweep, figures, found, summary)
+    tables = {"hotspots": (HOTSPOT_COLUMNS, hotspot_rows(found))}
+    if table.rows:
+        tables["run_metrics"] = (table.columns, table.rows)
+    _log_to_wandb(cfg, out, sweep, figures, tables, summary)
     print(f"\n{format_hotspot_table(found)}")
     if skipped:
         print(f"\nskipped {len(skipped)} runs:")
@@ -145,7 +174,7 @@ def _log_to_wandb(
     out: Path,
     sweep: str,
     figures: dict[str, Path],
-    found: list[Hotspot],
+    tables: dict[str, tuple[list[str], list[list[Any]]]],
     summary: dict[str, Any],
 ) -> None:
     run = tracking.start_run(
@@ -164,8 +193,14 @@ def _log_to_wandb(
     exit_code = 1
     try:
         scalars = {k: summary[k] for k in ("n_runs", "n_channels", "n_kept_channels", "probe_size")}
-        tables = {"hotspots": (HOTSPOT_COLUMNS, hotspot_rows(found))}
-        tracking.log_analysis(figures, tables, scalars | {"n_hotspots": len(found)})
+        scalars["n_hotspots"] = len(summary["hotspots"])
+        scalars |= {
+            f"spearman/{metric}/{quantity}": c["rho"]
+            for metric, by_quantity in summary["run_metrics"]["spearman"].items()
+            for quantity, c in by_quantity.items()
+            if c["rho"] is not None
+        }
+        tracking.log_analysis(figures, tables, scalars)
         exit_code = 0
     finally:
         tracking.finish_active_run(exit_code)
