@@ -5,6 +5,7 @@ Thin adapter: the probe set, encoding, files and W&B artifact live in infoprint.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytorch_lightning as pl
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 class FingerprintCallback(pl.Callback):
     """Encode the fixed probe set at fit end (and every ``every_n_steps`` if > 0).
 
-    At fit end writes ``fingerprint.npz`` and ``run.json`` into the job directory, logs
-    per-channel information (bits) and, when a W&B run is active and ``log_artifact`` is
-    set, the ``fingerprint-<run id>`` artifact.
+    At fit end writes ``fingerprint.npz`` and ``run.json`` into the job directory and logs
+    per-channel information (bits). When a W&B run is active and ``log_artifact`` is set,
+    the ``fingerprint-<run id>`` artifact is logged at teardown, after the other fit-end
+    callbacks (e.g. metrics) have added to run.json.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class FingerprintCallback(pl.Callback):
         self.embedding_size = embedding_size
         self.probe: ProbeSet | None = None
         self.embedding: ProbeSet | None = None
+        self._saved = False
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         dataset = trainer.datamodule.dataset
@@ -71,7 +74,11 @@ class FingerprintCallback(pl.Callback):
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        meta = {**self.context.meta(), "steps": int(trainer.global_step)}
+        meta = {
+            **self.context.meta(),
+            "steps": int(trainer.global_step),
+            "observation_shape": list(trainer.datamodule.dataset.observation_shape),
+        }
         fingerprint = fingerprint_model(
             pl_module, self.probe, meta, self.batch_size, embedding=self.embedding
         )
@@ -82,13 +89,7 @@ class FingerprintCallback(pl.Callback):
                 "artifact": f"fingerprint-{self.context.run_id}",
             }
         fingerprint.save(self.context.output_dir)
-        if self.log_artifact and self.context.wandb:
-            tracking.log_fingerprint(
-                self.context.output_dir,
-                [FINGERPRINT_FILE, RUN_FILE],
-                fingerprint.meta,
-                self.context.sweep,
-            )
+        self._saved = True
         self._log_information(trainer, bits, trainer.global_step)
         tracking.update_summary({f"fingerprint/information/{k}": b for k, b in enumerate(bits)})
         log.info(
@@ -96,6 +97,16 @@ class FingerprintCallback(pl.Callback):
             self.context.run_id,
             [round(b, 3) for b in bits],
             self.context.output_dir / FINGERPRINT_FILE,
+        )
+
+    @rank_zero_only
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Log the artifact last, so that run.json carries what later callbacks added."""
+        if stage != "fit" or not self._saved or not (self.log_artifact and self.context.wandb):
+            return
+        meta = json.loads((self.context.output_dir / RUN_FILE).read_text())
+        tracking.log_fingerprint(
+            self.context.output_dir, [FINGERPRINT_FILE, RUN_FILE], meta, self.context.sweep
         )
 
     @staticmethod

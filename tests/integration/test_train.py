@@ -4,6 +4,7 @@ import json
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from omegaconf import open_dict
@@ -11,6 +12,7 @@ from omegaconf import open_dict
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.models.vae import NonFiniteLossError
 from infoprint.tasks.train import train
+from support import TINY_TRAIN, compose_config
 
 
 def offline_run_dir(job_dir: Path) -> Path:
@@ -78,3 +80,21 @@ def test_failed_run_records_its_error_and_finishes_wandb(train_cfg):
     assert not (job / "fingerprint.npz").exists()
     assert wandb.run is None
     assert offline_run_dir(job).is_dir()
+
+
+def test_default_callbacks_write_checkpoint_images_and_metrics(train_cfg):
+    cfg = compose_config("train", [*TINY_TRAIN, "callbacks=default", "sweep_name=unit"])
+    with open_dict(cfg):
+        cfg.paths.output_dir = train_cfg.paths.output_dir
+        cfg.callbacks.metrics.names = ["mig", "hoyer"]
+        cfg.callbacks.metrics.options = {"mig": {"num_train": 200}, "hoyer": {"num_train": 200}}
+    train(cfg)
+    job = Path(cfg.paths.output_dir)
+    assert (job / "last.ckpt").is_file()
+    for name in ("reconstructions", "traversals"):
+        image = plt.imread(job / f"{name}.png")
+        assert image.ndim == 3 and image.std() > 0.01, name
+    meta = json.loads((job / "run.json").read_text())
+    assert set(meta["metrics"]) >= {"mig", "hoyer"}
+    records = offline_records(job, b"images/traversals")
+    assert b"images/traversals" in records and b"images/reconstructions" in records

@@ -133,6 +133,19 @@ class Fingerprint:
         )
 
 
+def update_meta(directory: str | os.PathLike, values: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``values`` into the run.json of a saved fingerprint (atomic rewrite of run.json).
+
+    The fingerprint is loaded (and so validated) first; the npz is left untouched.
+    """
+    fingerprint = Fingerprint.load(directory)
+    meta = {**fingerprint.meta, **values}
+    _atomic_write(
+        Path(directory) / RUN_FILE, lambda f: json.dump(meta, f, indent=2, sort_keys=True), "w"
+    )
+    return meta
+
+
 def _validate(arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Path) -> None:
     npz_path, meta_path = directory / FINGERPRINT_FILE, directory / RUN_FILE
     missing = [k for k in REQUIRED_META if k not in meta]

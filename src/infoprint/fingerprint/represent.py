@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from infoprint.fingerprint.capture import encode_probe_set
-from infoprint.fingerprint.record import Fingerprint
+from infoprint.fingerprint.record import update_meta
 from infoprint.metrics import compute_metrics, get_metric, metric_names
 from infoprint.metrics.sampling import FactorSampler, RepresentationFunction
 
@@ -118,8 +118,6 @@ def record_metrics(directory: str | Path, metrics: Mapping[str, float]) -> Path:
     The fingerprint must already be there (the fingerprint callback writes it first).
     Non-finite values are stored as ``null``: run.json stays strict JSON.
     """
-    fingerprint = Fingerprint.load(directory)
-    fingerprint.meta[METRICS_KEY] = {
-        k: (float(v) if math.isfinite(v) else None) for k, v in sorted(metrics.items())
-    }
-    return fingerprint.save(directory)
+    values = {k: (float(v) if math.isfinite(v) else None) for k, v in sorted(metrics.items())}
+    update_meta(directory, {METRICS_KEY: values})
+    return Path(directory)
