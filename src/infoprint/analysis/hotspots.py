@@ -2,7 +2,10 @@
 
 Murphy, Dillavou & Bassett (TMLR 2025) cluster the ensemble's channels with OPTICS
 (Ankerst et al. 1999) on the precomputed distances −ln NMI and VI; dense clusters are
-"hotspots" of information that is repeatedly learned. The paper uses min_samples = 20
+"hotspots" of information that is repeatedly learned. OPTICS-xi finds clusters relative
+to their surroundings, so a loose group of unrelated channels between two dense hotspots
+can form a cluster too; each hotspot reports its cohesion (mean NMI between members) so
+such groups are easy to tell apart. The paper uses min_samples = 20
 for 50-run ensembles; ``min_samples="auto"`` keeps that ratio (0.4 × runs, at least 2) so
 small ensembles still form hotspots.
 """
@@ -39,6 +42,7 @@ class Hotspot:
     size: int
     n_runs: int
     mean_information: float
+    cohesion: float  # mean NMI between distinct members: how alike the channels really are
     best_factor: str | None
     best_factor_nmi: float | None
 
@@ -83,6 +87,11 @@ def cluster(
     )
 
 
+def _cohesion(nmi: np.ndarray) -> float:
+    n = len(nmi)
+    return float((nmi.sum() - np.trace(nmi)) / (n * (n - 1))) if n > 1 else 1.0
+
+
 def hotspots(structure: EnsembleStructure, clustering: Clustering) -> list[Hotspot]:
     """Summarise each OPTICS cluster: members, size, information and best factor."""
     found = []
@@ -104,6 +113,7 @@ def hotspots(structure: EnsembleStructure, clustering: Clustering) -> list[Hotsp
                 size=len(idx),
                 n_runs=len(set(structure.run_ids[idx].tolist())),
                 mean_information=float(structure.information[idx].mean()),
+                cohesion=_cohesion(structure.nmi[np.ix_(idx, idx)]),
                 best_factor=best_factor,
                 best_factor_nmi=best_nmi,
             )

@@ -23,6 +23,7 @@ HOTSPOT_COLUMNS = [
     "size",
     "n_runs",
     "mean_information_bits",
+    "cohesion_nmi",
     "best_factor",
     "best_factor_nmi",
     "members",
@@ -63,6 +64,7 @@ def hotspot_rows(hotspots: Sequence[Hotspot]) -> list[list[Any]]:
             h.size,
             h.n_runs,
             round(h.mean_information, 6),
+            round(h.cohesion, 6),
             h.best_factor or "",
             "" if h.best_factor_nmi is None else round(h.best_factor_nmi, 6),
             ";".join(f"{job}:{channel}@{run}" for run, job, channel in h.members),
@@ -101,13 +103,16 @@ def _jsonable(value: Any) -> Any:
 
 def format_hotspot_table(hotspots: Sequence[Hotspot]) -> str:
     """A short plain-text table of hotspots for the terminal."""
-    header = f"{'measure':<8}{'hotspot':>8}{'size':>6}{'runs':>6}{'bits':>8}  best factor (NMI)"
+    header = (
+        f"{'measure':<8}{'hotspot':>8}{'size':>6}{'runs':>6}{'bits':>8}{'cohesion':>9}"
+        "  best factor (NMI)"
+    )
     lines = [header, "-" * len(header)]
     for h in hotspots:
         factor = "-" if h.best_factor is None else f"{h.best_factor} ({h.best_factor_nmi:.2f})"
         lines.append(
             f"{h.measure:<8}{h.hotspot:>8}{h.size:>6}{h.n_runs:>6}"
-            f"{h.mean_information:>8.2f}  {factor}"
+            f"{h.mean_information:>8.2f}{h.cohesion:>9.2f}  {factor}"
         )
     if not hotspots:
         lines.append("(no hotspots)")

@@ -87,6 +87,9 @@ def test_hotspots_recover_the_repeated_channels():
             assert {ch for _, _, ch in h.members} == {channel}, measure
             assert h.size == 6 and h.n_runs == 6
             assert h.best_factor == factor and h.best_factor_nmi > 0.9
+            assert h.cohesion > 0.9
+        loose = [h for h in found if {ch for _, _, ch in h.members} == {3}]
+        assert all(h.cohesion < 0.5 for h in loose)  # random channels are not alike
         assert b.mean_information == pytest.approx(np.log2(5), abs=0.2)
 
 
