@@ -1,13 +1,18 @@
 """The whole path as a user runs it: `train.py -m` sweep, then `analyze.py` on its dir."""
 
+import base64
 import csv
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 
+from infoprint.analysis.hotspot_traversals import load_decoder
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.plots.traversals import traversals
 from support import TINY_TRAIN, run_script
 
 pytestmark = pytest.mark.slow
@@ -39,12 +44,15 @@ def slow_nmi_vi(ca: np.ndarray, cb: np.ndarray) -> tuple[float, float]:
 def sweep(tmp_path_factory):
     """Three good jobs and three that fail with a NaN loss (learning rate 1e30)."""
     cwd = tmp_path_factory.mktemp("user")
-    args = ["-m", *TINY_TRAIN, "trainer.max_steps=150", "sweep_name=it"]
+    args = ["-m", *TINY_TRAIN, "trainer.max_steps=150", "sweep_name=it", "callbacks=checkpoint"]
     args += ["optim.lr=3e-3,1e30", "seed=0,1,2"]
     result = run_script("train.py", args, cwd)
     assert result.returncode != 0, "Hydra reports the failed jobs at the end of the sweep"
     assert "NonFiniteLossError" in result.stderr
-    analysis = run_script("analyze.py", ["source.path=multirun/it", "hydra.run.dir=out"], cwd)
+    options = ["whole_space.enabled=true", "whole_space.n_samples=300"]
+    analysis = run_script(
+        "analyze.py", ["source.path=multirun/it", "hydra.run.dir=out", *options], cwd
+    )
     assert analysis.returncode == 0, analysis.stderr[-3000:]
     return cwd, analysis.stdout
 
@@ -118,3 +126,40 @@ def test_results_agree_with_an_independent_recomputation(sweep):
         nmi, vi = slow_nmi_vi(ca.astype(np.float64), cb.astype(np.float64))
         assert results["nmi"][a, b] == pytest.approx(nmi, abs=1e-4)
         assert results["vi"][a, b] == pytest.approx(vi, abs=1e-3)
+
+
+def test_whole_space_comparison_of_runs(sweep):
+    cwd, _ = sweep
+    result = np.load(cwd / "out" / "whole_space.npz", allow_pickle=False)
+    assert result["nmi"].shape == (3, 3) and result["vi_se"].shape == (3, 3)
+    np.testing.assert_allclose(np.diag(result["nmi"]), 1.0)
+    assert (result["information"] > 0).all() and (result["information_se"] > 0).all()
+
+
+def test_hotspot_traversals_and_report(sweep):
+    cwd, _ = sweep
+    out = cwd / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    nmi_hotspots = [h for h in summary["hotspots"] if h["measure"] == "nmi"]
+    assert nmi_hotspots and summary["traversals"]["missing"] == []
+    for h in nmi_hotspots:
+        image = plt.imread(out / f"traversal_nmi_{h['hotspot']}.png")
+        assert image.shape[0] > 50
+    report = (out / "report.html").read_text()
+    for key, path in summary["files"].items():
+        if str(path).endswith(".png"):
+            data = base64.b64encode(Path(path).read_bytes()).decode()
+            assert data in report, key
+    assert "Skipped runs (3)" in report and "NonFiniteLossError" in report
+
+
+def test_decoder_rebuilt_from_a_job_dir_moves_along_its_channel(sweep):
+    cwd, _ = sweep
+    job = cwd / "multirun" / "it" / "0"
+    fp = Fingerprint.load(job)
+    decode = load_decoder(job)
+    channel = int(np.argmax(fp.meta["information_bits"]))
+    values = torch.linspace(float(fp.mu[:, channel].min()), float(fp.mu[:, channel].max()), 5)
+    images = traversals(decode, torch.from_numpy(fp.mu[0]), [channel], values)[0]
+    assert images.shape == (5, 1, 32, 32)
+    assert np.abs(images[0] - images[-1]).mean() > 1e-3

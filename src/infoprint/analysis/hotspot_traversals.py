@@ -110,6 +110,8 @@ def hotspot_traversals(
     clustering: Clustering,
     found: Sequence[Hotspot],
     fingerprints: Sequence[Fingerprint],
+    n_bases: int = 3,
+    steps: int = 9,
 ) -> tuple[list[HotspotTraversal], list[str]]:
     """Traversals for every hotspot of ``clustering``; also the reasons for any left out."""
     by_run = {fp.run_id: fp for fp in fingerprints}
@@ -118,7 +120,7 @@ def hotspot_traversals(
         if hotspot.measure != clustering.measure:
             continue
         try:
-            done.append(hotspot_traversal(structure, clustering, hotspot, by_run))
+            done.append(hotspot_traversal(structure, clustering, hotspot, by_run, n_bases, steps))
         except TraversalUnavailable as err:
             missing.append(f"hotspot {hotspot.measure}/{hotspot.hotspot}: {err}")
     return done, missing

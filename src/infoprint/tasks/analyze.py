@@ -3,8 +3,10 @@
 Steps (DESIGN §1): read fingerprints -> check they share a probe set -> information per
 channel -> pairwise NMI / VI -> NMI with ground-truth factors -> OPTICS hotspots ->
 results.npz, hotspots.csv, summary.json, structure figures -> per-run metrics (from
-run.json) against the structure: run_metrics.csv, metrics_vs_structure.png -> a W&B run of
-job_type "analysis". Runs without a usable fingerprint are reported as skipped, never fatal.
+run.json) against the structure: run_metrics.csv, metrics_vs_structure.png -> optional
+whole-space Monte Carlo comparison of runs and traversals of each hotspot -> report.html ->
+a W&B run of job_type "analysis". Runs without a usable fingerprint are reported as
+skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ import logging
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
+from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
 from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure, ensemble_structure
+from infoprint.analysis.hotspot_traversals import hotspot_traversals
 from infoprint.analysis.hotspots import MEASURES, Clustering, Hotspot, cluster, hotspots
+from infoprint.analysis.report import write_report
 from infoprint.analysis.results import (
     HOTSPOT_COLUMNS,
     format_hotspot_table,
@@ -37,9 +43,12 @@ from infoprint.analysis.run_metrics import (
     spearman_correlations,
     write_run_metrics,
 )
+from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure
 from infoprint.plots.run_metrics import metrics_vs_structure_figure
 from infoprint.plots.structure import save_figure, structure_figure
+from infoprint.plots.whole_space import whole_space_figure
 from infoprint.sources.base import SkippedRun
 
 log = logging.getLogger(__name__)
@@ -67,28 +76,96 @@ def _sweep_of(fingerprints: list[Fingerprint]) -> str:
     return sweeps.most_common(1)[0][0] if len(sweeps) == 1 else "+".join(sorted(sweeps))
 
 
-def _figures(
-    out: Path, structure: EnsembleStructure, clusterings: list[Clustering]
-) -> dict[str, Path]:
-    paths = {}
+@dataclass
+class Outputs:
+    """What an analysis has produced so far: files, figures, tables and summary sections."""
+
+    out: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    figures: dict[str, Path] = field(default_factory=dict)
+    tables: dict[str, tuple[list[str], list[list[Any]]]] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def figure(self, key: str, fig: Figure, name: str) -> None:
+        path = self.out / name
+        save_figure(fig, path)
+        self.figures[key] = path
+
+
+def _structure(
+    outputs: Outputs,
+    structure: EnsembleStructure,
+    clusterings: list[Clustering],
+    found: list[Hotspot],
+) -> None:
+    outputs.files["results"] = write_results(outputs.out, structure, clusterings)
+    outputs.files["hotspots"] = write_hotspots(outputs.out, found)
+    outputs.tables["hotspots"] = (HOTSPOT_COLUMNS, hotspot_rows(found))
     for c in clusterings:
-        path = out / f"structure_{c.measure}.png"
-        save_figure(structure_figure(structure, c), path)
-        paths[f"structure/{c.measure}"] = path
-    return paths
+        outputs.figure(
+            f"structure/{c.measure}", structure_figure(structure, c), f"structure_{c.measure}.png"
+        )
 
 
-def _run_metrics(
-    out: Path, table: RunMetricsTable
-) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
-    """Summary section, files and figure of the per-run metrics (nothing without metrics)."""
+def _run_metrics(outputs: Outputs, table: RunMetricsTable) -> None:
+    """Per-run metrics against the structure (nothing is written without metrics)."""
     correlations = spearman_correlations(table)
-    section = {"n_runs": len(table.rows), "spearman": correlations}
+    outputs.sections["run_metrics"] = {"n_runs": len(table.rows), "spearman": correlations}
     if not table.rows:
-        return section, {}, {}
-    figure = out / "metrics_vs_structure.png"
-    save_figure(metrics_vs_structure_figure(table, correlations), figure)
-    return section, {"run_metrics": write_run_metrics(out, table)}, {"metrics_vs_structure": figure}
+        return
+    outputs.files["run_metrics"] = write_run_metrics(outputs.out, table)
+    outputs.tables["run_metrics"] = (table.columns, table.rows)
+    outputs.figure(
+        "metrics_vs_structure",
+        metrics_vs_structure_figure(table, correlations),
+        "metrics_vs_structure.png",
+    )
+
+
+def _whole_space(outputs: Outputs, cfg: DictConfig, fingerprints: list[Fingerprint]) -> None:
+    result = compare_whole_spaces(
+        fingerprints,
+        n_samples=cfg.whole_space.n_samples,
+        seed=cfg.whole_space.seed,
+        device=cfg.device,
+        memory_budget=int(cfg.memory_budget_mb) * 2**20,
+    )
+    outputs.files["whole_space"] = write_whole_space(outputs.out, result)
+    outputs.figure("whole_space", whole_space_figure(result), "whole_space.png")
+    outputs.sections["whole_space"] = {
+        "sample": result.sample,
+        "n_points": result.n_points,
+        "n_samples": result.n_samples,
+        "information_bits": result.information,
+        "information_se": result.information_se,
+    }
+
+
+def _traversals(
+    outputs: Outputs,
+    cfg: DictConfig,
+    structure: EnsembleStructure,
+    clusterings: list[Clustering],
+    found: list[Hotspot],
+    fingerprints: list[Fingerprint],
+) -> None:
+    clustering = next((c for c in clusterings if c.measure == cfg.traversals.measure), None)
+    if clustering is None:
+        return
+    done, missing = hotspot_traversals(
+        structure, clustering, found, fingerprints, cfg.traversals.n_bases, cfg.traversals.steps
+    )
+    for reason in missing:
+        log.warning("no traversal for %s", reason)
+    for t in done:
+        key = f"{t.hotspot.measure}_{t.hotspot.hotspot}"
+        outputs.figure(f"traversals/{key}", traversal_figure(t), f"traversal_{key}.png")
+    if done:
+        outputs.figure("traversals/all", traversal_grid_figure(done), "traversals.png")
+    outputs.sections["traversals"] = {
+        "made": [f"{t.hotspot.measure}/{t.hotspot.hotspot}" for t in done],
+        "missing": missing,
+    }
 
 
 def analyze(cfg: DictConfig) -> dict[str, Any]:
@@ -122,15 +199,13 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
     ]
     found: list[Hotspot] = [h for c in clusterings for h in hotspots(structure, c)]
 
-    files = {
-        "results": write_results(out, structure, clusterings),
-        "hotspots": write_hotspots(out, found),
-    }
-    figures = _figures(out, structure, clusterings)
-    table = run_metrics_table(fingerprints, structure, clusterings)
-    run_metrics, metric_files, metric_figures = _run_metrics(out, table)
-    files |= metric_files
-    figures |= metric_figures
+    outputs = Outputs(out)
+    _structure(outputs, structure, clusterings, found)
+    _run_metrics(outputs, run_metrics_table(fingerprints, structure, clusterings))
+    if cfg.whole_space.enabled:
+        _whole_space(outputs, cfg, fingerprints)
+    if cfg.traversals.enabled:
+        _traversals(outputs, cfg, structure, clusterings, found, fingerprints)
     sweep = _sweep_of(fingerprints)
     summary = {
         "source": source.describe(),
@@ -150,22 +225,21 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         "skipped": [{"run": s.run, "reason": s.reason} for s in skipped],
         "hotspots": [{k: v for k, v in vars(h).items() if k != "members"} for h in found],
         "min_samples": {c.measure: c.min_samples for c in clusterings},
-        "run_metrics": run_metrics,
-        "files": {**files, **{k: v for k, v in figures.items()}},
+        **outputs.sections,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
+    outputs.files["report"] = write_report(out, summary, outputs.figures, outputs.tables)
+    summary["files"] = {**outputs.files, **outputs.figures}
     summary["seconds"] = round(time.perf_counter() - started, 3)
     write_summary(out, summary)
-    tables = {"hotspots": (HOTSPOT_COLUMNS, hotspot_rows(found))}
-    if table.rows:
-        tables["run_metrics"] = (table.columns, table.rows)
-    _log_to_wandb(cfg, out, sweep, figures, tables, summary)
+    _log_to_wandb(cfg, out, sweep, outputs.figures, outputs.tables, summary)
     print(f"\n{format_hotspot_table(found)}")
     if skipped:
         print(f"\nskipped {len(skipped)} runs:")
         for s in skipped:
             print(f"  {s.run}: {s.reason}")
     print(f"\nanalysis of {len(fingerprints)} runs ({source.describe()}) written to {out}")
+    print(f"report: {outputs.files['report']}")
     return summary
 
 
