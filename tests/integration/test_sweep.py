@@ -3,6 +3,8 @@
 import base64
 import csv
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -163,3 +165,20 @@ def test_decoder_rebuilt_from_a_job_dir_moves_along_its_channel(sweep):
     images = traversals(decode, torch.from_numpy(fp.mu[0]), [channel], values)[0]
     assert images.shape == (5, 1, 32, 32)
     assert np.abs(images[0] - images[-1]).mean() > 1e-3
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_report_renders_in_headless_chromium(sweep, tmp_path):
+    cwd, _ = sweep
+    report = (cwd / "out" / "report.html").resolve()
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    subprocess.run(
+        ["chromium", *flags, f"--screenshot={shot}", "--window-size=1200,2400", report.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    image = plt.imread(shot)
+    assert image.shape[:2] == (2400, 1200)
+    assert image[..., :3].std() > 0.05  # text, tables and figures, not a blank page
