@@ -9,12 +9,15 @@ transposed convolutions. It adapts to square inputs whose side is a multiple of 
 ``MLPNet`` flattens any observation shape: hidden layers of configurable width and
 activation (disentanglement_lib's ``fc_encoder`` is 1200-1200 ReLU; the paper's ring
 experiment uses 2 x 256 tanh).
+
+``Discriminator`` is FactorVAE's density-ratio classifier on latent codes.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -26,6 +29,14 @@ def _activation(name: str) -> type[nn.Module]:
     if name not in _ACTIVATIONS:
         raise ValueError(f"net.activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
     return _ACTIVATIONS[name]
+
+
+def mlp(widths: Sequence[int], activation: Callable[[], nn.Module], out: int) -> nn.Sequential:
+    """Linear layers through ``widths`` with ``activation`` after each, then a linear ``out``."""
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(widths):
+        layers += [nn.Linear(a, b), activation()]
+    return nn.Sequential(*layers, nn.Linear(widths[-1], out))
 
 
 class ConvNet(nn.Module):
@@ -95,15 +106,8 @@ class MLPNet(nn.Module):
         self.latent_dim = latent_dim
         size = int(torch.tensor(self.observation_shape).prod())
         widths = [int(h) for h in hidden]
-        self.encoder = self._stack([size, *widths], act, 2 * latent_dim)
-        self.decoder = self._stack([latent_dim, *reversed(widths)], act, size)
-
-    @staticmethod
-    def _stack(widths: list[int], act: type[nn.Module], out: int) -> nn.Sequential:
-        layers: list[nn.Module] = []
-        for a, b in itertools.pairwise(widths):
-            layers += [nn.Linear(a, b), act()]
-        return nn.Sequential(*layers, nn.Linear(widths[-1], out))
+        self.encoder = mlp([size, *widths], act, 2 * latent_dim)
+        self.decoder = mlp([latent_dim, *reversed(widths)], act, size)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x.flatten(1)).chunk(2, dim=-1)
@@ -111,3 +115,26 @@ class MLPNet(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z).view(-1, *self.observation_shape)
+
+
+class Discriminator(nn.Module):
+    """FactorVAE's discriminator: ``layers`` × ``hidden`` leaky-ReLU(0.2), then 2 logits.
+
+    Kim & Mnih 2018 (Sec. 3 and App.) and disentanglement_lib's ``fc_discriminator``
+    (6 × 1000). Logit 0 is "a code from q(z)", logit 1 "a code from Π_k q(z_k)".
+    """
+
+    def __init__(
+        self, latent_dim: int, hidden: int = 1000, layers: int = 6, negative_slope: float = 0.2
+    ) -> None:
+        super().__init__()
+        if latent_dim < 1 or hidden < 1 or layers < 1:
+            raise ValueError(
+                f"the discriminator needs latent_dim, hidden and layers >= 1, got "
+                f"{latent_dim}, {hidden}, {layers}"
+            )
+        activation = functools.partial(nn.LeakyReLU, negative_slope)
+        self.net = mlp([latent_dim] + [hidden] * layers, activation, 2)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)

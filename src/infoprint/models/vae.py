@@ -1,24 +1,46 @@
-"""The VAE LightningModule: any net with encode/decode, any objective, any likelihood."""
+"""The VAE LightningModule: any net with encode/decode, any objective, any likelihood.
+
+The loss is ``reconstruction + objective.regulariser(posterior, global_step)``. Objectives
+with an adversary (:class:`AdversarialObjective`, e.g. FactorVAE) switch the module to
+Lightning's manual optimisation: per step, the VAE's and the adversary's losses are
+computed on the same batch and codes, then each optimiser takes one step on its own
+parameters. Only the VAE's step advances ``global_step``, so ``trainer.max_steps`` counts
+training steps for every objective.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
 
 from infoprint.models.likelihoods import LIKELIHOODS, reconstruction_loss
-from infoprint.models.objectives import Objective, Posterior
+from infoprint.models.objectives import AdversarialObjective, Logs, Objective, Posterior
 
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
 
 
+@dataclass(frozen=True)
+class StepLoss:
+    """The VAE's loss on a batch, the posterior it came from, and the scalars to log."""
+
+    loss: torch.Tensor
+    posterior: Posterior
+    logs: Logs
+
+
 class VAE(pl.LightningModule):
     """Variational auto-encoder trained with Adam on ``reconstruction + regulariser``.
 
     Logs ``train/loss``, ``train/reconstruction``, ``train/kl`` and ``train/kl/<k>`` (nats,
-    per channel k) plus whatever the objective reports, against ``trainer/global_step``.
+    per channel k) plus whatever the objective reports, against ``trainer/global_step``,
+    on the steps the loggers write (every ``trainer.log_every_n_steps``): each
+    ``self.log`` call walks Lightning's whole result collection, which on every step
+    would cost more than a small model's forward and backward pass.
     """
 
     def __init__(
@@ -43,6 +65,7 @@ class VAE(pl.LightningModule):
         self.likelihood_scale = likelihood_scale
         self.lr = lr
         self.betas = tuple(betas)
+        self.automatic_optimization = not isinstance(objective, AdversarialObjective)
 
     @property
     def latent_dim(self) -> int:
@@ -59,18 +82,18 @@ class VAE(pl.LightningModule):
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         return Posterior(mu=mu, logvar=logvar, z=z)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
-        x = batch[0]
+    def step_loss(self, x: torch.Tensor, step: int) -> StepLoss:
+        """The VAE loss on batch ``x`` at training step ``step``; raises on a non-finite loss."""
         posterior = self.posterior(x)
         output = self.decode(posterior.z)
         reconstruction = reconstruction_loss(
             self.likelihood, x, output, self.likelihood_scale
         ).mean()
-        regulariser, extra = self.objective.regulariser(posterior, self.global_step)
+        regulariser, extra = self.objective.regulariser(posterior, step)
         loss = reconstruction + regulariser
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
-                f"non-finite loss {loss.item()} at step {self.global_step} "
+                f"non-finite loss {loss.item()} at step {step} "
                 f"(reconstruction {reconstruction.item()}, regulariser {regulariser.item()}); "
                 f"lower optim.lr or check the data and model hyper-parameters"
             )
@@ -82,8 +105,42 @@ class VAE(pl.LightningModule):
             **{f"train/kl/{k}": v for k, v in enumerate(kl_per_channel)},
             **{f"train/{k}": v.detach() for k, v in extra.items()},
         }
-        self.log_dict(logs, on_step=True, on_epoch=False, batch_size=x.shape[0])
-        return loss
+        return StepLoss(loss=loss, posterior=posterior, logs=logs)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr, betas=self.betas)
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor | None:
+        x, step = batch[0], self.global_step
+        result = self.step_loss(x, step)
+        logs = result.logs
+        if self.automatic_optimization:
+            self._log(logs, x.shape[0], step)
+            return result.loss
+        adversary_loss, adversary_logs = self.objective.adversary_loss(result.posterior)
+        vae_optimizer, adversary_optimizer = self.optimizers()
+        vae_optimizer.zero_grad()
+        self.manual_backward(result.loss)
+        vae_optimizer.step()
+        adversary_optimizer.zero_grad()
+        self.manual_backward(adversary_loss)
+        # Through the strategy (precision plugin included) but not LightningOptimizer.step,
+        # which would advance global_step a second time.
+        self.trainer.strategy.optimizer_step(adversary_optimizer.optimizer, closure=_no_closure)
+        logs |= {f"train/{k}": v.detach() for k, v in adversary_logs.items()}
+        self._log(logs, x.shape[0], step)
+        return None
+
+    def _log(self, logs: Logs, batch_size: int, step: int) -> None:
+        """Log at ``step`` if Lightning's loggers write it (its ``should_update_logs`` rule)."""
+        if (step + 1) % self.trainer.log_every_n_steps == 0:
+            self.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
+        vae = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=self.betas)
+        if self.automatic_optimization:
+            return vae
+        return [vae, self.objective.adversary_optimizer()]
+
+
+def _no_closure() -> None:
+    """Manual optimisation has already run backward; the optimiser needs no closure."""

@@ -9,6 +9,18 @@ class ConfigError(ValueError):
     """A config value is missing or outside what is allowed."""
 
 
+RERUN_MODES = ("skip", "resume", "overwrite")
+DEFAULT_RERUN = "skip"
+
+
+def rerun_mode(cfg: DictConfig) -> str:
+    """``rerun``: what a job does with a directory holding earlier results (default skip)."""
+    mode = OmegaConf.select(cfg, "rerun", default=DEFAULT_RERUN)
+    if mode not in RERUN_MODES:
+        raise ConfigError(f"rerun must be one of {', '.join(RERUN_MODES)}, got {mode!r}")
+    return mode
+
+
 def _require(cfg: DictConfig, key: str) -> object:
     value = OmegaConf.select(cfg, key, default=None)
     if value is None:
@@ -38,3 +50,7 @@ def check_train_config(cfg: DictConfig) -> None:
     lr = _require(cfg, "optim.lr")
     if not isinstance(lr, int | float) or lr <= 0:
         raise ConfigError(f"optim.lr must be a positive number, got {lr!r}")
+    rerun_mode(cfg)
+    log_checkpoint = OmegaConf.select(cfg, "log_checkpoint", default=False)
+    if not isinstance(log_checkpoint, bool):
+        raise ConfigError(f"log_checkpoint must be true or false, got {log_checkpoint!r}")

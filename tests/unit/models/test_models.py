@@ -8,6 +8,15 @@ from infoprint.models.objectives import BetaVAE, Posterior
 from infoprint.models.vae import VAE, NonFiniteLossError
 
 
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Tiny ops on a shared 2-core machine run fastest on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize(("channels", "side"), [(1, 64), (1, 32), (3, 64)])
 def test_conv_net_shapes(channels, side):
     net = ConvNet((channels, side, side), latent_dim=7)
