@@ -1,0 +1,75 @@
+"""Pure-tensor information maths of infoprint (no Lightning, Hydra, W&B or files).
+
+Implements Murphy, Dillavou & Bassett, "Comparing the information content of
+probabilistic representation spaces", TMLR 2025 (arXiv 2405.21042): Bhattacharyya
+coefficients between Gaussian posteriors (Sec. 3), information, joint information, NMI and
+VI of channels (Sec. 3), pairwise comparison of many channels by batched GEMM
+(DESIGN §3), the Monte Carlo comparison of whole latent spaces (Sec. 4.3) and the fusion
+of weak learners into one embedding with its continuity metric (Sec. 4.4).
+"""
+
+from .bhattacharyya import bhattacharyya_coefficient, bhattacharyya_distance
+from .channels import (
+    ChannelGroups,
+    ChannelSet,
+    DiscreteChannels,
+    GaussianChannels,
+    GaussianSpaces,
+)
+from .device import resolve_device
+from .fusion import (
+    FUSION_OBJECTIVES,
+    FUSION_OPTIMIZERS,
+    FusedSpace,
+    FusionTarget,
+    adjacent_distances,
+    continuity,
+    fuse,
+)
+from .measures import (
+    Comparison,
+    compare,
+    information,
+    nmi_from_bits,
+    self_joint_information,
+    vi_from_bits,
+)
+from .montecarlo import (
+    MonteCarloComparison,
+    MonteCarloInformation,
+    montecarlo_compare,
+    montecarlo_information,
+)
+from .pairwise import DEFAULT_MEMORY_BUDGET, PairwisePlan, pairwise_joint_information, plan_pairwise
+
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "FUSION_OBJECTIVES",
+    "FUSION_OPTIMIZERS",
+    "ChannelGroups",
+    "ChannelSet",
+    "Comparison",
+    "DiscreteChannels",
+    "FusedSpace",
+    "FusionTarget",
+    "GaussianChannels",
+    "GaussianSpaces",
+    "MonteCarloComparison",
+    "MonteCarloInformation",
+    "PairwisePlan",
+    "adjacent_distances",
+    "bhattacharyya_coefficient",
+    "bhattacharyya_distance",
+    "compare",
+    "continuity",
+    "fuse",
+    "information",
+    "montecarlo_compare",
+    "montecarlo_information",
+    "nmi_from_bits",
+    "pairwise_joint_information",
+    "plan_pairwise",
+    "resolve_device",
+    "self_joint_information",
+    "vi_from_bits",
+]

@@ -1,0 +1,133 @@
+"""Memory behaviour of the pairwise GEMM engine (issue 3, item 2).
+
+The engine cuts probe rows into chunks planned from ``memory_budget``. These tests check
+the plan (it fits and it scales with the budget), that the engine follows it, and, in a
+fresh process, that the measured peak memory stays within the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from infoprint.info import GaussianChannels, pairwise_joint_information, plan_pairwise
+from infoprint.info.channels import _CPU_BLOCK_ELEMS
+from infoprint.info.pairwise import CPU_CHUNK_BYTES
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_plan_fits_budget_and_scales(cross: bool) -> None:
+    m, n = 300, 200
+    rows = []
+    for mib in (2, 4, 8, 16, 32, 64):
+        budget = mib * 2**20
+        plan = plan_pairwise(n, m, 120 if cross else None, memory_budget=budget)
+        assert plan.working_bytes <= budget
+        assert 1 <= plan.rows_per_chunk <= n
+        rows.append(plan.rows_per_chunk)
+    assert rows == sorted(rows) and rows[-1] >= 16 * rows[0]
+    with pytest.raises(ValueError, match="at least"):
+        plan_pairwise(n, m, memory_budget=2**16)
+
+
+def test_plan_for_5000_channels_1000_points_fits_default_budget() -> None:
+    cpu = plan_pairwise(1000, 5000, max_chunk_bytes=CPU_CHUNK_BYTES, scratch_elems=_CPU_BLOCK_ELEMS)
+    assert cpu.working_bytes <= 512 * 2**20
+    assert cpu.rows_per_chunk >= 1
+    gpu64 = plan_pairwise(1000, 5000, itemsize=8)
+    assert gpu64.working_bytes <= 512 * 2**20
+
+
+class _Recorder:
+    """Wraps a channel set and records the size of every coefficient chunk requested."""
+
+    def __init__(self, inner: GaussianChannels, supports_out: bool) -> None:
+        self.inner = inner
+        self.coefficient_buffers = inner.coefficient_buffers
+        self.supports_out = supports_out
+        self.rows: list[int] = []
+        self.outs: list[bool] = []
+
+    @property
+    def n_points(self) -> int:
+        return self.inner.n_points
+
+    @property
+    def n_channels(self) -> int:
+        return self.inner.n_channels
+
+    def coefficient_rows(
+        self,
+        rows: slice,
+        device: torch.device,
+        dtype: torch.dtype,
+        out: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        self.outs.append(out is not None)
+        res = self.inner.coefficient_rows(rows, device, dtype, out=out)
+        self.rows.append(res.shape[0])
+        return res
+
+
+@pytest.mark.parametrize("budget", [2**20, 4 * 2**20])
+@pytest.mark.parametrize("supports_out", [True, False])
+def test_engine_follows_plan(budget: int, supports_out: bool) -> None:
+    rng = np.random.default_rng(0)
+    ch = GaussianChannels(rng.normal(size=(120, 90)), rng.normal(size=(120, 90)))
+    rec = _Recorder(ch, supports_out)
+    out = pairwise_joint_information(rec, memory_budget=budget, device="cpu")
+    plan = plan_pairwise(
+        120,
+        90,
+        memory_budget=budget,
+        max_chunk_bytes=CPU_CHUNK_BYTES,
+        scratch_elems=_CPU_BLOCK_ELEMS,
+        buffers_a=1 if supports_out else ch.coefficient_buffers,
+    )
+    assert max(rec.rows) == plan.rows_per_chunk and sum(rec.rows) == 120
+    assert all(rec.outs) == supports_out and any(rec.outs) == supports_out
+    torch.testing.assert_close(out, pairwise_joint_information(ch, device="cpu"))
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, re, sys, torch
+    from infoprint.info import GaussianChannels, pairwise_joint_information
+    def status(key):
+        text = open("/proc/self/status").read()
+        return int(re.search(key + r":\\s+(\\d+)", text).group(1)) * 1024
+    m, n, budget = 256, 256, int(sys.argv[1])
+    g = torch.Generator().manual_seed(0)
+    ch = GaussianChannels(torch.randn(n, m, generator=g), torch.rand(n, m, generator=g) - 2)
+    ch.coefficient_rows(slice(0, 1), torch.device("cpu"), torch.float32)  # fill the cache
+    small = GaussianChannels(torch.randn(32, 16, generator=g), torch.zeros(32, 16))
+    pairwise_joint_information(small, device="cpu")  # load the code paths (BLAS, OpenMP)
+    base = status("VmRSS")
+    out = pairwise_joint_information(ch, device="cpu", memory_budget=budget)
+    print(json.dumps({"peak": status("VmHWM") - base}))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_measured_peak_memory_within_budget() -> None:
+    peaks = {}
+    for mib in (2, 6):
+        res = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(mib * 2**20)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        peaks[mib] = json.loads(res.stdout.strip().splitlines()[-1])["peak"]
+    slack = 2**20  # allocator bookkeeping, BLAS workspace, small tensors
+    for mib, peak in peaks.items():
+        assert peak <= mib * 2**20 + slack, (mib, peak / 2**20)
+    assert peaks[6] > 2 * peaks[2]
