@@ -52,6 +52,8 @@ def sweep(tmp_path_factory):
     assert result.returncode != 0, "Hydra reports the failed jobs at the end of the sweep"
     assert "NonFiniteLossError" in result.stderr
     options = ["whole_space.enabled=true", "whole_space.n_samples=300"]
+    options += ["fusion.enabled=true", "fusion.sizes=[2,3]", "fusion.repeats=1"]
+    options += ["fusion.steps=30", "fusion.objectives=[exp_neg_vi,nmi]"]
     analysis = run_script(
         "analyze.py", ["source.path=multirun/it", "hydra.run.dir=out", *options], cwd
     )
@@ -136,6 +138,16 @@ def test_whole_space_comparison_of_runs(sweep):
     assert result["nmi"].shape == (3, 3) and result["vi_se"].shape == (3, 3)
     np.testing.assert_allclose(np.diag(result["nmi"]), 1.0)
     assert (result["information"] > 0).all() and (result["information_se"] > 0).all()
+
+
+def test_fusion_of_the_sweep(sweep):
+    cwd, _ = sweep
+    fusion = np.load(cwd / "out" / "fusion.npz", allow_pickle=False)
+    assert list(fusion["objectives"]) == ["exp_neg_vi", "nmi"]
+    assert list(fusion["sizes"]) == [2, 3]
+    assert np.isfinite(fusion["continuity"]).all()
+    for name in ("fusion_space.png", "fusion_continuity.png"):
+        assert (cwd / "out" / name).stat().st_size > 5_000
 
 
 def test_hotspot_traversals_and_report(sweep):

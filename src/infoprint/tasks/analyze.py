@@ -4,7 +4,8 @@ Steps (DESIGN §1): read fingerprints -> check they share a probe set -> informa
 channel -> pairwise NMI / VI -> NMI with ground-truth factors -> OPTICS hotspots ->
 results.npz, hotspots.csv, summary.json, structure figures -> per-run metrics (from
 run.json) against the structure: run_metrics.csv, metrics_vs_structure.png -> optional
-whole-space Monte Carlo comparison of runs and traversals of each hotspot -> report.html ->
+whole-space Monte Carlo comparison of runs, traversals of each hotspot and fusion of
+sub-ensembles (paper Sec. 4.4) -> report.html ->
 a W&B run of job_type "analysis". Runs without a usable fingerprint are reported as
 skipped, never fatal.
 """
@@ -26,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure, ensemble_structure
+from infoprint.analysis.fusion import FUSION_COLUMNS, fuse_ensemble, fusion_rows, write_fusion
 from infoprint.analysis.hotspot_traversals import hotspot_traversals
 from infoprint.analysis.hotspots import MEASURES, Clustering, Hotspot, cluster, hotspots
 from infoprint.analysis.report import write_report
@@ -45,6 +47,7 @@ from infoprint.analysis.run_metrics import (
 )
 from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure
 from infoprint.plots.run_metrics import metrics_vs_structure_figure
 from infoprint.plots.structure import save_figure, structure_figure
@@ -168,6 +171,27 @@ def _traversals(
     }
 
 
+def _fusion(outputs: Outputs, cfg: DictConfig, fingerprints: list[Fingerprint]) -> None:
+    f = cfg.fusion
+    result = fuse_ensemble(
+        fingerprints,
+        sizes=list(f.sizes),
+        repeats=f.repeats,
+        objectives=list(f.objectives),
+        dim=f.dim,
+        steps=f.steps,
+        lr=f.lr,
+        threshold=cfg.information_threshold,
+        seed=f.seed,
+        device=cfg.device,
+    )
+    outputs.files["fusion"] = write_fusion(outputs.out, result)
+    outputs.tables["fusion"] = (FUSION_COLUMNS, fusion_rows(result))
+    outputs.figure("fusion/space", fused_space_figure(result), "fusion_space.png")
+    outputs.figure("fusion/continuity", continuity_figure(result), "fusion_continuity.png")
+    outputs.sections["fusion"] = {"sizes": result.sizes, "objectives": list(result.objectives)}
+
+
 def analyze(cfg: DictConfig) -> dict[str, Any]:
     """Analyse one ensemble; returns the summary written to summary.json."""
     started = time.perf_counter()
@@ -206,6 +230,8 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         _whole_space(outputs, cfg, fingerprints)
     if cfg.traversals.enabled:
         _traversals(outputs, cfg, structure, clusterings, found, fingerprints)
+    if cfg.fusion.enabled:
+        _fusion(outputs, cfg, fingerprints)
     sweep = _sweep_of(fingerprints)
     summary = {
         "source": source.describe(),
