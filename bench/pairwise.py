@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
+import os
 import re
 import subprocess
 import sys
@@ -36,6 +36,8 @@ import numpy as np
 import torch
 
 from infoprint.info import GaussianChannels, pairwise_joint_information, resolve_device
+from infoprint.info._workers import default_workers
+from infoprint.info.channels import _CPU_BLOCK_ELEMS
 from infoprint.info.pairwise import CPU_CHUNK_BYTES, DEFAULT_MEMORY_BUDGET, plan_pairwise
 
 MIB = 2**20
@@ -195,11 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-loop", action="store_true")
     p.add_argument("--no-bare", action="store_true")
     p.add_argument("--no-peak", action="store_true")
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads(N)")
     p.add_argument("--progress", action="store_true", help="log progress of long runs")
     p.add_argument("--child-peak", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.progress:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.child_peak:
         m, n = parse_sizes(args.child_peak)[0]
         child_peak(m, n, args.device, args.memory_budget, args.progress)
@@ -216,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         f"device={dev} torch={torch.__version__} threads={torch.get_num_threads()} "
         f"dtype=float32 memory_budget={args.memory_budget / MIB:.0f} MiB repeats={repeats}"
     )
+    _print_load("start")
     for m, n in sizes:
         mu, lv = make_channels(m, n)
         plan = plan_pairwise(
@@ -223,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             m,
             memory_budget=args.memory_budget,
             max_chunk_bytes=CPU_CHUNK_BYTES if dev.type == "cpu" else None,
+            scratch_elems=_CPU_BLOCK_ELEMS if dev.type == "cpu" else None,
+            workers=default_workers(dev, None),
         )
         time_ours(mu[:16, :8], lv[:16, :8], dev, args.memory_budget)  # warm-up
         ours, bare = [], []
@@ -234,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n(M={m} channels, N={n} probe points): {m * (m + 1) // 2} pairs")
         print(
             f"  ours  pairwise_joint_information : {t_ours:9.3f} s   "
-            f"(rows/chunk {plan.rows_per_chunk}, tile {plan.tile}, {plan.n_chunks} chunks; "
+            f"(rows/chunk {plan.rows_per_chunk}, tile {plan.tile}, {plan.n_chunks} chunks, "
+            f"{plan.workers} workers; "
             f"all: {', '.join(f'{t:.3f}' for t in ours)})"
         )
         if not args.no_bare:
@@ -269,9 +278,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"  memory: measured peak ({kind}, fresh process) {pk['peak_bytes'] / MIB:.1f} "
                 f"MiB  (that run took {pk['seconds']:.2f} s)"
             )
-        if math.isfinite(t_ours):
-            sys.stdout.flush()
+        sys.stdout.flush()
+    _print_load("end")
     return 0
+
+
+def _print_load(when: str) -> None:
+    """Other processes on the machine distort every timing (each OpenMP parallel region
+    waits for a descheduled thread), so the load is printed with the results."""
+    if hasattr(os, "getloadavg"):
+        one, five, _ = os.getloadavg()
+        cores = os.cpu_count() or 1
+        note = "  (busy machine: timings unreliable)" if one > 0.75 * cores else ""
+        print(f"load average at {when}: {one:.2f} (1 min), {five:.2f} (5 min), {cores} cores{note}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ Implementations here:
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -112,24 +113,27 @@ class _Cached:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[torch.device, torch.dtype], tuple[Tensor, ...]] = {}
-        self._scratch_buf: Tensor | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
 
     def _scratch(self, numel: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-        """Flat scratch of at least ``numel`` elements; kept between calls on the CPU only
-        (where it is small, a cache-sized block) to avoid re-faulting pages every chunk."""
+        """Flat scratch of at least ``numel`` elements. On the CPU (where it is small, a
+        cache-sized block) one is kept per thread between calls, to avoid re-faulting
+        pages every chunk; elsewhere a fresh one is allocated."""
         if torch.device(device).type != "cpu":
             return torch.empty(numel, device=device, dtype=dtype)
-        buf = self._scratch_buf
+        buf = getattr(self._local, "scratch", None)
         if buf is None or buf.numel() < numel or buf.dtype != dtype:
-            buf = self._scratch_buf = torch.empty(numel, dtype=dtype)
+            buf = self._local.scratch = torch.empty(numel, dtype=dtype)
         return buf
 
     def _get(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         key = (torch.device(device), dtype)
-        if key not in self._cache:
-            self._cache.clear()  # keep at most one converted copy alive
-            self._cache[key] = self._convert(torch.device(device), dtype)
-        return self._cache[key]
+        with self._lock:
+            if key not in self._cache:
+                self._cache.clear()  # keep at most one converted copy alive
+                self._cache[key] = self._convert(torch.device(device), dtype)
+            return self._cache[key]
 
     def _convert(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         raise NotImplementedError
@@ -143,8 +147,8 @@ class GaussianChannels(_Cached):
     product form sqrt(2 σ_i σ_j / (v_i + v_j)) exp(−Δμ² / (4 (v_i + v_j))). Variances are
     formed as exp(logvar): in float32 keep |logvar| below ~80 (else use float64).
 
-    Not thread-safe: on the CPU a small scratch block (≤ 4 MiB in float32) is kept between
-    calls and reused.
+    On the CPU a small scratch block (≤ 4 MiB in float32) is kept per calling thread
+    between calls and reused.
     """
 
     coefficient_buffers = 2

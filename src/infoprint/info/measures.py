@@ -17,11 +17,13 @@ NMI is then defined as 0 (see :func:`nmi_from_bits`).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from ._workers import default_workers, for_each_chunk, single_threaded_ops
 from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
 from .pairwise import (
@@ -59,6 +61,7 @@ def information(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     copies: int = 1,
     progress: bool | ProgressCallback = False,
+    workers: int | None = None,
 ) -> Tensor:
     """Information of every channel in bits, ``[M]`` on the CPU in ``dtype``.
 
@@ -67,11 +70,15 @@ def information(
     this is the entropy of its values on the probe set.
 
     ``copies=2`` gives I(UU') (coefficients C∘C, two independent reads of the channel);
-    in general the coefficients are raised to the power ``copies``.
+    in general the coefficients are raised to the power ``copies``. ``memory_budget``,
+    ``progress`` and ``workers`` as in
+    :func:`~infoprint.info.pairwise.pairwise_joint_information`.
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1; got {copies}")
-    (out,) = _information_powers(channels, (int(copies),), device, dtype, memory_budget, progress)
+    (out,) = _information_powers(
+        channels, (int(copies),), device, dtype, memory_budget, progress, workers
+    )
     return out
 
 
@@ -82,6 +89,7 @@ def _information_powers(
     dtype: torch.dtype,
     memory_budget: int,
     progress: bool | ProgressCallback = False,
+    workers: int | None = None,
 ) -> list[Tensor]:
     """``information(channels, copies=p)`` for every p in ``powers`` (ascending), one pass."""
     channels = as_channel_set(channels)
@@ -92,9 +100,11 @@ def _information_powers(
     itemsize = torch.empty((), dtype=dtype).element_size()
     buffers = _build_buffers(channels)
     scratch = _SCRATCH_ELEMS if dev.type == "cpu" else None
+    n_workers = default_workers(dev, workers)
 
     def working(rows: int) -> int:
-        return (len(powers) * m + build_elems(rows, m, n, buffers, scratch)) * itemsize
+        per_worker = build_elems(rows, m, n, buffers, scratch) + rows * m
+        return (len(powers) * m + n_workers * per_worker) * itemsize
 
     if working(1) > memory_budget:
         raise ValueError(
@@ -109,21 +119,29 @@ def _information_powers(
             (mid, hi) if working(mid) <= memory_budget else (rows_per_chunk, mid - 1)
         )
     accs = [torch.zeros(m, device=dev, dtype=dtype) for _ in powers]
-    buf = _out_buffer(channels, rows_per_chunk, dev, dtype)
+    lock = threading.Lock()
+
+    def work(buf: Tensor | None, rows: slice) -> None:
+        c = _coefficient_rows(channels, rows, dev, dtype, buf)  # [B, M, N]
+        prev = 1
+        for acc, p in zip(accs, powers, strict=True):
+            if p != prev:
+                c.pow_(p / prev)  # C^p, in place
+                prev = p
+            part = c.sum(-1).log2_().sum(0)  # [B, M] -> [M]: small
+            with lock:
+                acc.add_(part)
+
     report = _Progress(progress, n, "information")
-    with torch.no_grad():
-        for r0 in range(0, n, rows_per_chunk):
-            rows = slice(r0, min(r0 + rows_per_chunk, n))
-            c = _coefficient_rows(channels, rows, dev, dtype, buf)  # [B, M, N]
-            prev = 1
-            for acc, p in zip(accs, powers, strict=True):
-                if p != prev:
-                    c.pow_(p / prev)  # C^p, in place
-                    prev = p
-                acc.add_(c.sum(-1).log2_().sum(0))  # [B, M] -> [M]: small
-            del c
-            report(rows.stop)
-        del buf
+    with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
+        for_each_chunk(
+            n,
+            rows_per_chunk,
+            n_workers,
+            lambda: _out_buffer(channels, rows_per_chunk, dev, dtype),
+            work,
+            report,
+        )
     return [acc.div_(-n).add_(math.log2(n)).cpu() for acc in accs]
 
 
@@ -208,6 +226,7 @@ def compare(
     progress: bool | ProgressCallback = False,
     tile: int | None = None,
     min_bits: float = NMI_MIN_BITS,
+    workers: int | None = None,
 ) -> Comparison:
     """Information, joint information, NMI and VI of every channel of A with every one of B.
 
@@ -222,14 +241,14 @@ def compare(
         _check_pair(a, b)
     dev = resolve_device(device)
     opts = dict(device=dev, dtype=dtype, memory_budget=memory_budget)
-    joint = pairwise_joint_information(a, b, progress=progress, tile=tile, **opts)
+    joint = pairwise_joint_information(a, b, progress=progress, tile=tile, workers=workers, **opts)
     if b is None:
-        (info_a,) = _information_powers(a, (1,), dev, dtype, memory_budget)
+        (info_a,) = _information_powers(a, (1,), dev, dtype, memory_budget, workers=workers)
         self_a = torch.diagonal(joint).clone()
         info_b, self_b = info_a, self_a
     else:
-        info_a, self_a = _information_powers(a, (1, 2), dev, dtype, memory_budget)
-        info_b, self_b = _information_powers(b, (1, 2), dev, dtype, memory_budget)
+        info_a, self_a = _information_powers(a, (1, 2), dev, dtype, memory_budget, workers=workers)
+        info_b, self_b = _information_powers(b, (1, 2), dev, dtype, memory_budget, workers=workers)
     f = [t.to(torch.float64) for t in (info_a, info_b, self_a, self_b, joint)]
     nmi = nmi_from_bits(*f, min_bits=min_bits)
     vi = vi_from_bits(f[2], f[3], f[4])

@@ -12,24 +12,31 @@ whose size follows from ``memory_budget``; within a chunk the channel axis is cu
 tiles and, in self mode, only the tiles on or above the diagonal are multiplied
 (``G = T[:, tile] @ T[:, tile_start:]ᵀ``), so about half of the M² products are skipped.
 No Python loop runs over pairs; the only Python loops are over row chunks and channel
-tiles.
+tiles. Since 1 ≤ s_ab(i) ≤ N, the values of up to k rows (N^k within the dtype's range,
+k ≤ 16) are multiplied before a single log2, and row sums are GEMVs with a row of ones.
+
+On the CPU the row chunks are processed by W worker threads (default: torch's thread
+count) with single-threaded ops and their own buffers, which keeps the engine fast on a
+machine shared with other processes (see :mod:`infoprint.info._workers`).
 
 Memory accounting (``memory_budget``, bytes): everything the engine allocates — the
-``M × L`` accumulator (which becomes the result), one row-summed tile (``tile × L``) and,
-per chunk of probe rows, the reused coefficient buffers of both sets
-(``rows × M × N`` and ``rows × L × N``), the scratch used to build them (on the CPU one
-cache-sized block, at most 4 MiB in float32, kept by the channel set between calls; on a
-GPU a second full buffer; a set without ``supports_out`` counts ``coefficient_buffers``
-full buffers instead) and the reused GEMM output (``rows × tile × L``). Not counted: the
-channel sets' own cached parameters (4·M·N elements for
-:class:`~infoprint.info.channels.GaussianChannels`), BLAS workspace and loaded code
-(about 1 MiB on the CPU) and the CPU copy of the result when computing on a GPU.
+``M × L`` accumulator (which becomes the result) and, for each of the W workers, one
+row-summed tile (``tile × L``), the reused coefficient buffers of both sets for a chunk of
+probe rows (``rows × M × N`` and ``rows × L × N``), the scratch used to build them (on
+the CPU one cache-sized block, at most 4 MiB in float32, kept per thread by the channel
+set between calls; on a GPU a second full buffer; a set without ``supports_out`` counts
+``coefficient_buffers`` full buffers instead) and the reused GEMM output and row-product
+buffers (about ``2 × rows × tile × L``). Not counted: the channel sets' own cached
+parameters (4·M·N elements for :class:`~infoprint.info.channels.GaussianChannels`), BLAS
+workspace and loaded code (about 1 MiB on the CPU) and the CPU copy of the result when
+computing on a GPU. Measured peaks match the plan (``PairwisePlan.working_bytes``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +44,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ._workers import default_workers, for_each_chunk, single_threaded_ops
 from .channels import _CPU_BLOCK_ELEMS as _SCRATCH_ELEMS
 from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
@@ -77,6 +85,8 @@ class PairwisePlan:
     tile: int
     row_group: int
     """Rows whose G values are multiplied before one log2 (exact bound: G <= N)."""
+    workers: int
+    """CPU worker threads, each with its own chunk buffers (1 on a GPU)."""
     working_bytes: int
     """Planned peak of everything the engine allocates (see the module docstring)."""
 
@@ -128,13 +138,15 @@ def plan_pairwise(
     tile: int | None = None,
     max_chunk_bytes: int | None = None,
     scratch_elems: int | None = None,
+    workers: int = 1,
 ) -> PairwisePlan:
     """Choose rows per chunk and channel tile so the working set fits ``memory_budget``.
 
     ``n_b=None`` means self mode (a against a). ``buffers_*`` and ``scratch_elems`` as in
     :func:`build_elems` (the engine passes the CPU block size on the CPU, ``None`` on a
     GPU). ``max_chunk_bytes`` additionally caps the rows per chunk so that one
-    ``[rows, max(M, L), N]`` buffer stays below it. Raises :class:`ValueError` when even
+    ``[rows, max(M, L), N]`` buffer stays below it. ``workers`` chunks are in flight at
+    once, each with its own buffers. Raises :class:`ValueError` when even
     a single probe row does not fit, naming the smallest budget that would.
     """
     self_mode = n_b is None
@@ -144,15 +156,16 @@ def plan_pairwise(
     k = _row_group(n, itemsize)
 
     def working(rows: int) -> int:
-        # accumulator, row-summed tile, reused GEMM output (the blockwise symmetrising step
-        # at the end needs 3 tile x tile temporaries, less than the freed buffers)
+        # the accumulator, then per worker: row-summed tile, reused GEMM output and product
+        # buffers, coefficient rows (the blockwise symmetrising step at the end needs 3
+        # tile x tile temporaries, less than the freed buffers)
         kk = min(k, rows)
         groups = -(-rows // kk)
-        elems = n_a * nb + t * nb + (groups * kk + groups) * t * nb
-        elems += build_elems(rows, n_a, n, buffers_a, scratch_elems)
+        per_worker = t * nb + (groups * kk + groups) * t * nb
+        per_worker += build_elems(rows, n_a, n, buffers_a, scratch_elems)
         if not self_mode:
-            elems += build_elems(rows, nb, n, buffers_b, scratch_elems)
-        return elems * itemsize
+            per_worker += build_elems(rows, nb, n, buffers_b, scratch_elems)
+        return (n_a * nb + workers * per_worker) * itemsize
 
     if working(1) > memory_budget:
         raise ValueError(
@@ -175,6 +188,7 @@ def plan_pairwise(
         rows_per_chunk=lo,
         tile=t,
         row_group=min(k, lo),
+        workers=workers,
         working_bytes=working(lo),
     )
 
@@ -232,6 +246,7 @@ def pairwise_joint_information(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: bool | ProgressCallback = False,
     tile: int | None = None,
+    workers: int | None = None,
 ) -> Tensor:
     """Joint information I(U_a V_b) in bits for all pairs of channels, by batched GEMM.
 
@@ -247,6 +262,9 @@ def pairwise_joint_information(
         progress: ``True`` logs progress at INFO level on the ``infoprint.info.pairwise``
             logger; a callable is called as ``progress(rows_done, rows_total)``.
         tile: channel tile size (default: about M/8, within [64, 1024]).
+        workers: CPU worker threads (default ``torch.get_num_threads()``); see
+            :mod:`infoprint.info._workers`. With more than one, float rounding of the sums
+            may differ between runs (the order of additions varies).
 
     Returns:
         Self mode: symmetric ``[M, M]`` tensor whose diagonal is I(UU') (i.e. C∘C).
@@ -271,6 +289,7 @@ def pairwise_joint_information(
         tile=tile,
         max_chunk_bytes=CPU_CHUNK_BYTES if dev.type == "cpu" else None,
         scratch_elems=_SCRATCH_ELEMS if dev.type == "cpu" else None,
+        workers=default_workers(dev, workers),
     )
     return _run_pairwise(a, b, plan, dev, dtype, progress)
 
@@ -314,49 +333,67 @@ def _run_pairwise(
     progress: bool | ProgressCallback,
 ) -> Tensor:
     n, m, nb, t, rpc = plan.n_points, plan.n_a, plan.n_b, plan.tile, plan.rows_per_chunk
-    acc = torch.zeros(m, nb, device=dev, dtype=dtype)
-    # Work buffers allocated once and reused by every chunk (no allocator churn).
-    buf_a = _out_buffer(a, rpc, dev, dtype)
-    buf_b = None if b is None else _out_buffer(b, rpc, dev, dtype)
     k = plan.row_group
     n_groups = -(-rpc // k)
-    buf_g = torch.empty(n_groups * k * t * nb, device=dev, dtype=dtype)  # G, padded rows
-    buf_p = torch.empty(n_groups * t * nb, device=dev, dtype=dtype)  # products of k rows
-    buf_s = torch.empty(1, t * nb, device=dev, dtype=dtype)
-    # Sums over the rows of a chunk as a GEMV with a row of ones: torch.sum over the leading
-    # dimension takes a slow (cascade) path on the CPU, up to 100x slower than this.
-    ones = torch.ones(1, n_groups, device=dev, dtype=dtype)
-    report = _Progress(progress, n, "pairwise joint information")
-    with torch.no_grad():
-        for r0 in range(0, n, rpc):
-            rows = slice(r0, min(r0 + rpc, n))
-            nr = rows.stop - rows.start
-            ta = _coefficient_rows(a, rows, dev, dtype, buf_a)  # [B, M, N]
-            if b is None:
-                tb, c0 = ta, True
-            else:
-                tb, c0 = _coefficient_rows(b, rows, dev, dtype, buf_b), False
-            tbt = tb.transpose(1, 2)
-            ng = -(-nr // k)
-            for p0 in range(0, m, t):
-                p1 = min(p0 + t, m)
-                q0 = p0 if c0 else 0  # self mode: only tiles on or above the diagonal
-                w, wb = p1 - p0, nb - q0
-                g = buf_g[: ng * k * w * wb].view(ng * k, w, wb)
-                torch.bmm(ta[:, p0:p1], tbt[:, :, q0:], out=g[:nr])
-                if ng * k > nr:
-                    g[nr:].fill_(1.0)  # padding rows: log2(1) = 0
-                # Π over k rows, then one log2: G >= C_a[i,i] C_b[i,i] = 1, product <= N^k
-                prod = buf_p[: ng * w * wb].view(ng, w * wb)
-                torch.prod(g.view(ng, k, w * wb), 1, out=prod)
-                prod.log2_()
-                s = buf_s[:, : w * wb]
-                torch.mm(ones[:, :ng], prod, out=s)
+    acc = torch.zeros(m, nb, device=dev, dtype=dtype)
+    acc_lock = threading.Lock()
+
+    def make_state() -> dict[str, Tensor | None]:
+        # Work buffers of one worker, allocated once and reused by all its chunks.
+        return {
+            "a": _out_buffer(a, rpc, dev, dtype),
+            "b": None if b is None else _out_buffer(b, rpc, dev, dtype),
+            "g": torch.empty(n_groups * k * t * nb, device=dev, dtype=dtype),  # G, padded
+            "p": torch.empty(n_groups * t * nb, device=dev, dtype=dtype),  # products of k rows
+            "s": torch.empty(1, t * nb, device=dev, dtype=dtype),
+            # sums over rows as a GEMV with a row of ones: torch.sum over the leading
+            # dimension takes a slow (cascade) path on the CPU, up to 100x slower
+            "ones": torch.ones(1, n_groups, device=dev, dtype=dtype),
+        }
+
+    def work(st: dict[str, Tensor | None], rows: slice) -> None:
+        buf_g, buf_p, buf_s, ones = st["g"], st["p"], st["s"], st["ones"]
+        assert buf_g is not None and buf_p is not None and buf_s is not None
+        assert ones is not None
+        nr = rows.stop - rows.start
+        ta = _coefficient_rows(a, rows, dev, dtype, st["a"])  # [B, M, N]
+        if b is None:
+            tb, c0 = ta, True
+        else:
+            tb, c0 = _coefficient_rows(b, rows, dev, dtype, st["b"]), False
+        tbt = tb.transpose(1, 2)
+        ng = -(-nr // k)
+        for p0 in range(0, m, t):
+            p1 = min(p0 + t, m)
+            q0 = p0 if c0 else 0  # self mode: only tiles on or above the diagonal
+            w, wb = p1 - p0, nb - q0
+            g = buf_g[: ng * k * w * wb].view(ng * k, w, wb)
+            torch.bmm(ta[:, p0:p1], tbt[:, :, q0:], out=g[:nr])
+            if ng * k > nr:
+                g[nr:].fill_(1.0)  # padding rows: log2(1) = 0
+            # Π over k rows, then one log2: G >= C_a[i,i] C_b[i,i] = 1, product <= N^k
+            prod = buf_p[: ng * w * wb].view(ng, w * wb)
+            torch.prod(g.view(ng, k, w * wb), 1, out=prod)
+            prod.log2_()
+            s = buf_s[:, : w * wb]
+            torch.mm(ones[:, :ng], prod, out=s)
+            with acc_lock:
                 acc[p0:p1, q0:].add_(s.view(w, wb))
-            del ta, tb, tbt
-            report(rows.stop)
-        del buf_a, buf_b, buf_g, buf_p, buf_s, ones
+
+    report = _Progress(progress, n, "pairwise joint information")
+    with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
+        _warm(a, dev, dtype)
+        if b is not None:
+            _warm(b, dev, dtype)
+        for_each_chunk(n, rpc, plan.workers, make_state, work, report)
         out = acc.div_(-n).add_(math.log2(n))
         if b is None:
             _symmetrize_from_upper_(out, t)
     return out.cpu()
+
+
+def _warm(cs: ChannelSet, dev: torch.device, dtype: torch.dtype) -> None:
+    """Fill a channel set's converted-parameter cache before workers share it."""
+    warm = getattr(cs, "_get", None)
+    if callable(warm):
+        warm(dev, dtype)

@@ -77,11 +77,12 @@ class _Recorder:
 
 @pytest.mark.parametrize("budget", [2**20, 4 * 2**20])
 @pytest.mark.parametrize("supports_out", [True, False])
-def test_engine_follows_plan(budget: int, supports_out: bool) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_engine_follows_plan(budget: int, supports_out: bool, workers: int) -> None:
     rng = np.random.default_rng(0)
     ch = GaussianChannels(rng.normal(size=(120, 90)), rng.normal(size=(120, 90)))
     rec = _Recorder(ch, supports_out)
-    out = pairwise_joint_information(rec, memory_budget=budget, device="cpu")
+    out = pairwise_joint_information(rec, memory_budget=budget, device="cpu", workers=workers)
     plan = plan_pairwise(
         120,
         90,
@@ -89,10 +90,24 @@ def test_engine_follows_plan(budget: int, supports_out: bool) -> None:
         max_chunk_bytes=CPU_CHUNK_BYTES,
         scratch_elems=_CPU_BLOCK_ELEMS,
         buffers_a=1 if supports_out else ch.coefficient_buffers,
+        workers=workers,
     )
+    assert plan.working_bytes <= budget
     assert max(rec.rows) == plan.rows_per_chunk and sum(rec.rows) == 120
     assert all(rec.outs) == supports_out and any(rec.outs) == supports_out
-    torch.testing.assert_close(out, pairwise_joint_information(ch, device="cpu"))
+    torch.testing.assert_close(out, pairwise_joint_information(ch, device="cpu", workers=1))
+
+
+def test_workers_agree_and_restore_thread_count() -> None:
+    rng = np.random.default_rng(1)
+    ch = GaussianChannels(rng.normal(size=(64, 40)), rng.normal(size=(64, 40)))
+    before = torch.get_num_threads()
+    one = pairwise_joint_information(ch, workers=1, memory_budget=2**20, dtype=torch.float64)
+    three = pairwise_joint_information(ch, workers=3, memory_budget=2**20, dtype=torch.float64)
+    torch.testing.assert_close(one, three, rtol=0, atol=1e-12)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="workers"):
+        pairwise_joint_information(ch, workers=0)
 
 
 _CHILD = textwrap.dedent(
