@@ -18,6 +18,7 @@ from .channels import (
 )
 from .device import resolve_device
 from .fusion import (
+    FUSION_INITS,
     FUSION_OBJECTIVES,
     FUSION_OPTIMIZERS,
     FusedSpace,
@@ -44,6 +45,7 @@ from .pairwise import DEFAULT_MEMORY_BUDGET, PairwisePlan, pairwise_joint_inform
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
+    "FUSION_INITS",
     "FUSION_OBJECTIVES",
     "FUSION_OPTIMIZERS",
     "ChannelGroups",

@@ -212,16 +212,19 @@ class FusionTarget:
         W = (1/M) Σ_m C_m / rowsum(C_m), symmetrised and centred (the constant vector
         removed); the eigenvectors of its ``dim`` largest eigenvalues, each scaled to unit
         root-mean-square over the probe points (a Laplacian-eigenmap / diffusion-map
-        embedding of the members' consensus). To first order in D_U, every objective's
-        gradient at the uninformative embedding (all posteriors equal) increases
-        Σ_ij (1/N − W_ij) D_ij, so these are the directions in which the fused space
-        first grows.
+        embedding of the members' consensus). Around the uninformative embedding (all
+        posteriors equal), I(U;V), −VI and NMI's numerator grow to first order with
+        Σ_ij (1/N − W_ij) D_ij; for equal variances D_ij ∝ |μ_i − μ_j|², which these
+        eigenvectors maximise: they are the directions in which the fused space first grows.
         """
-        n = self.n_points
+        n, m = self.n_points, self.n_members
         if not 1 <= dim < n:
             raise ValueError(f"dim must lie in [1, {n - 1}] for {n} probe points; got {dim}")
-        c = self.coefficients.to(torch.float64)
-        w = (c / c.sum(-1, keepdim=True)).mean(1)  # [N, N]
+        w = torch.empty(n, n, device=self.device, dtype=torch.float64)
+        rows = max(1, _ROW_CHUNK_ELEMS // (m * n))
+        for r0 in range(0, n, rows):
+            c = self.coefficients[r0 : r0 + rows].to(torch.float64)  # [B, M, N]
+            w[r0 : r0 + rows] = (c / c.sum(-1, keepdim=True)).mean(1)
         a = 0.5 * (w + w.T)
         a = a - a.mean(0, keepdim=True) - a.mean(1, keepdim=True) + a.mean()
         _, vectors = torch.linalg.eigh(a)

@@ -1,10 +1,10 @@
 """Figures of fusion (Murphy, Dillavou & Bassett, TMLR 2025, Sec. 4.4).
 
 The fused space: every probe point's fused posterior, coloured by a ground-truth factor
-(on the ring the angle), as an ellipse of ±1σ around its mean in the first two dimensions
-(d ≥ 2) or as mean ± σ against the probe order (d = 1). Continuity against ensemble size:
-median over repeats per objective with the interquartile range, every repeat as a dot, and
-the members' own continuity for reference.
+(on the ring the angle, with a cyclic colour map), as an ellipse of ±1σ around its mean in
+the first two dimensions (d ≥ 2) or as mean ± σ against the probe order (d = 1).
+Continuity against ensemble size: median over repeats per objective with the
+interquartile range, every repeat as a dot, and the members' own continuity for reference.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import EllipseCollection
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from infoprint.analysis.fusion import FusionResult
@@ -26,11 +27,16 @@ _LABELS = {"mutual_information": "I(U;V)", "exp_neg_vi": "exp(−VI)", "nmi": "N
 
 
 def draw_fused_space(
-    ax: Axes, space: FusedSpace, colour: np.ndarray, cmap: str = "twilight", label: str = ""
+    ax: Axes,
+    space: FusedSpace,
+    colour: np.ndarray,
+    cmap: str = "viridis",
+    norm: Normalize | None = None,
+    label: str = "",
 ) -> None:
     """Draw one fused embedding on ``ax``, points coloured by ``colour [N]``."""
     mu, sigma = space.mu.numpy(), np.exp(0.5 * space.logvar.numpy())
-    norm = plt.Normalize(colour.min(), colour.max())
+    norm = norm or Normalize(colour.min(), colour.max())
     if mu.shape[1] == 1:
         position = np.arange(len(mu))
         ax.fill_between(position, mu[:, 0] - sigma[:, 0], mu[:, 0] + sigma[:, 0], color="0.85")
@@ -70,13 +76,17 @@ def fused_space_figure(result: FusionResult, factor: str | None = None) -> Figur
         colour, label = result.factors[:, k].astype(float), result.factor_names[k]
     else:
         colour, label = np.arange(len(result.probe_index), dtype=float), "probe point"
-    cmap = "twilight" if result.closed else "viridis"
+    # A cyclic map for a closed curve; its last value must not wrap onto the first.
+    if result.closed:
+        cmap, norm = "hsv", Normalize(colour.min(), colour.max() + 1)
+    else:
+        cmap, norm = "viridis", Normalize(colour.min(), colour.max())
     spaces = [(o, result.fused[o]) for o in result.objectives if o in result.fused]
     fig, axes = plt.subplots(
         1, max(1, len(spaces)), figsize=(5 * max(1, len(spaces)), 4.6), squeeze=False
     )
     for ax, (objective, space) in zip(axes[0], spaces, strict=False):
-        draw_fused_space(ax, space, colour, cmap, label)
+        draw_fused_space(ax, space, colour, cmap, norm, label)
         c = continuity(space.mu, space.logvar, closed=result.closed)
         ax.set_title(f"{_LABELS[objective]}: continuity {c:.2f}")
     size = int(result.sizes[-1])
