@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
+
 from support import TINY_TRAIN, compose_config
 
 

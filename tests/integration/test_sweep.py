@@ -52,7 +52,7 @@ def sweep(tmp_path_factory):
     assert result.returncode != 0, "Hydra reports the failed jobs at the end of the sweep"
     assert "NonFiniteLossError" in result.stderr
     options = ["whole_space.enabled=true", "whole_space.n_samples=300"]
-    options += ["fusion.enabled=true", "fusion.sizes=[2,3]", "fusion.repeats=1"]
+    options += ["fusion.enabled=true", "fusion.repeats=1", "fusion.optimizer=rmsprop"]
     options += ["fusion.steps=30", "fusion.objectives=[exp_neg_vi,nmi]"]
     analysis = run_script(
         "analyze.py", ["source.path=multirun/it", "hydra.run.dir=out", *options], cwd
@@ -141,11 +141,19 @@ def test_whole_space_comparison_of_runs(sweep):
 
 
 def test_fusion_of_the_sweep(sweep):
-    cwd, _ = sweep
+    cwd, stdout = sweep
     fusion = np.load(cwd / "out" / "fusion.npz", allow_pickle=False)
     assert list(fusion["objectives"]) == ["exp_neg_vi", "nmi"]
-    assert list(fusion["sizes"]) == [2, 3]
+    assert list(fusion["sizes"]) == [2, 3]  # sizes=auto: 2, then the whole 3-run sweep
     assert np.isfinite(fusion["continuity"]).all()
+    section = json.loads((cwd / "out" / "summary.json").read_text())["fusion"]
+    assert section["sizes"] == [2, 3] and section["repeats"] == 1
+    table = stdout[stdout.index("fusion continuity") :].splitlines()
+    for o, objective in enumerate(["exp_neg_vi", "nmi"]):
+        median = section["median_continuity"][objective]
+        np.testing.assert_allclose(median, fusion["continuity"][o, :, 0], atol=1e-4)
+        row = next(line for line in table if line.startswith(objective))
+        np.testing.assert_allclose([float(v) for v in row.split()[1:]], median, atol=0.006)
     for name in ("fusion_space.png", "fusion_continuity.png"):
         assert (cwd / "out" / name).stat().st_size > 5_000
 

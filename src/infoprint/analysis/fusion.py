@@ -1,7 +1,8 @@
 """Fusion of sub-ensembles of runs into one embedding (Murphy, Dillavou & Bassett 2025, Sec. 4.4).
 
-For every ensemble size in ``sizes`` (runs; sizes above the number of runs become the
-whole ensemble) and every repeat, a random subset of runs is drawn; its members are the
+For every ensemble size in ``sizes`` (runs; ``"auto"``: 2, 3, 5, 10, 20, 50, 100, … below
+the number of runs and then the whole sweep; listed sizes above the number of runs become
+the whole sweep) and every repeat, a random subset of runs is drawn; its members are the
 kept channels of those runs (information at least ``threshold`` bits, as in the ensemble
 structure; on the ring every run has one channel), and a fused ``dim``-dimensional
 embedding of the probe set is optimised for each objective with
@@ -25,7 +26,9 @@ import torch
 from infoprint.analysis.ensemble import check_compatible
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import (
+    FUSION_INITS,
     FUSION_OBJECTIVES,
+    FUSION_OPTIMIZERS,
     FusedSpace,
     FusionTarget,
     GaussianChannels,
@@ -44,7 +47,8 @@ FUSION_COLUMNS = [
     "similarity",
     "information_bits",
 ]
-DEFAULT_SIZES = (2, 3, 5, 10, 20)
+AUTO_SIZES = "auto"
+"""2, 3, 5, 10, 20, 50, 100, … below the number of runs, then all runs (the paper's sizes)."""
 CLOSED_DATASETS = ("ring",)
 """Data sets whose probe order is a closed curve (continuity includes the pair (N−1, 0))."""
 
@@ -90,10 +94,72 @@ def _channels(fingerprints: Sequence[Fingerprint]) -> tuple[np.ndarray, np.ndarr
     return mu, logvar, run
 
 
-def _ensemble_sizes(sizes: Sequence[int], n_runs: int) -> np.ndarray:
+def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int) -> np.ndarray:
+    """Sorted distinct sub-ensemble sizes for a sweep of ``n_runs`` runs.
+
+    ``"auto"``: 2, 3, 5, then 10, 20, 50 times powers of ten, as long as they are below
+    ``n_runs``, and then ``n_runs`` itself (``[2, 3, 5, 10, 20, 40]`` for 40 runs). A list
+    is capped at ``n_runs``.
+    """
+    if isinstance(sizes, str):
+        if sizes != AUTO_SIZES:
+            raise ValueError(
+                f"fusion.sizes must be {AUTO_SIZES!r} or a list of sizes; got {sizes!r}"
+            )
+        auto, scale = [], 1
+        while True:
+            for step in (2, 3, 5) if scale == 1 else (1, 2, 5):
+                if step * scale >= n_runs:
+                    return np.array([*auto, n_runs], dtype=np.int64)
+                auto.append(step * scale)
+            scale *= 10
     if not sizes or min(sizes) < 1:
         raise ValueError(f"fusion.sizes must be a non-empty list of sizes >= 1; got {sizes}")
     return np.unique(np.minimum(np.asarray(sizes, dtype=np.int64), n_runs))
+
+
+def check_fusion_options(
+    *,
+    sizes: Sequence[int] | str = AUTO_SIZES,
+    repeats: int = 3,
+    objectives: Sequence[str] = FUSION_OBJECTIVES,
+    dim: int = 2,
+    steps: int = 300,
+    lr: float = 0.02,
+    optimizer: str = "adam",
+    init: str = "spectral",
+    init_scale: float | None = None,
+    closed: bool | None = None,
+    seed: int = 0,
+) -> None:
+    """Raise ``ValueError`` naming the ``fusion.<key>`` that is out of range.
+
+    Cheap, so that analyze() can check the options before any of the analysis runs.
+    """
+    ensemble_sizes(sizes, 1)
+    unknown = sorted(set(objectives) - set(FUSION_OBJECTIVES))
+    if unknown or not objectives:
+        raise ValueError(
+            f"fusion.objectives must be a non-empty subset of {FUSION_OBJECTIVES}; got "
+            f"{list(objectives)}"
+        )
+    if optimizer not in FUSION_OPTIMIZERS:
+        raise ValueError(
+            f"fusion.optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}"
+        )
+    if init not in FUSION_INITS:
+        raise ValueError(f"fusion.init must be one of {FUSION_INITS}; got {init!r}")
+    for key, value, low in (("repeats", repeats, 1), ("dim", dim, 1), ("steps", steps, 0)):
+        if not isinstance(value, int) or value < low:
+            raise ValueError(f"fusion.{key} must be an integer >= {low}; got {value!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"fusion.seed must be a non-negative integer; got {seed!r}")
+    if not lr > 0:
+        raise ValueError(f"fusion.lr must be > 0; got {lr!r}")
+    if init_scale is not None and not init_scale > 0:
+        raise ValueError(f"fusion.init_scale must be null (automatic) or > 0; got {init_scale!r}")
+    if closed is not None and not isinstance(closed, bool):
+        raise ValueError(f"fusion.closed must be null (automatic), true or false; got {closed!r}")
 
 
 def _is_closed(fingerprints: Sequence[Fingerprint], closed: bool | None) -> bool:
@@ -105,7 +171,7 @@ def _is_closed(fingerprints: Sequence[Fingerprint], closed: bool | None) -> bool
 def fuse_ensemble(
     fingerprints: Sequence[Fingerprint],
     *,
-    sizes: Sequence[int] = DEFAULT_SIZES,
+    sizes: Sequence[int] | str = AUTO_SIZES,
     repeats: int = 3,
     objectives: Sequence[str] = FUSION_OBJECTIVES,
     dim: int = 2,
@@ -128,17 +194,15 @@ def fuse_ensemble(
     when ``init="random"``. The remaining options are those of :func:`infoprint.info.fuse`.
     """
     check_compatible(fingerprints)
-    unknown = sorted(set(objectives) - set(FUSION_OBJECTIVES))
-    if unknown or not objectives:
-        raise ValueError(
-            f"fusion.objectives must be a non-empty subset of {FUSION_OBJECTIVES}; got "
-            f"{list(objectives)}"
-        )
-    if repeats < 1:
-        raise ValueError(f"fusion.repeats must be >= 1; got {repeats}")
+    options = dict(
+        dim=dim, steps=steps, lr=lr, optimizer=optimizer, init=init, init_scale=init_scale
+    )
+    check_fusion_options(
+        sizes=sizes, repeats=repeats, objectives=objectives, closed=closed, seed=seed, **options
+    )
     objectives = tuple(objectives)
     n_runs = len(fingerprints)
-    sizes_used = _ensemble_sizes(sizes, n_runs)
+    sizes_used = ensemble_sizes(sizes, n_runs)
     is_closed = _is_closed(fingerprints, closed)
     mu, logvar, run_of = _channels(fingerprints)
     bits = information(GaussianChannels(mu, logvar), device=device, dtype=dtype).numpy()
@@ -152,7 +216,6 @@ def fuse_ensemble(
     sim = np.full((len(objectives), *shape), np.nan)
     bits_u = np.full((len(objectives), *shape), np.nan)
     fused: dict[str, FusedSpace] = {}
-    options = dict(dim=dim, steps=steps, lr=lr, optimizer=optimizer, init=init)
     for s, size in enumerate(sizes_used):
         for r in range(repeats):
             runs = np.sort(rng.choice(n_runs, size=int(size), replace=False))
@@ -165,13 +228,7 @@ def fuse_ensemble(
                 GaussianChannels(mu[:, channels], logvar[:, channels]), device=device, dtype=dtype
             )
             for o, objective in enumerate(objectives):
-                space = fuse(
-                    target,
-                    objective=objective,
-                    init_scale=init_scale,
-                    seed=seed + s * repeats + r,
-                    **options,
-                )
+                space = fuse(target, objective=objective, seed=seed + s * repeats + r, **options)
                 cont[o, s, r] = continuity(space.mu, space.logvar, closed=is_closed)
                 sim[o, s, r] = space.value
                 bits_u[o, s, r] = space.information
@@ -269,6 +326,39 @@ def fusion_rows(result: FusionResult) -> list[list[object]]:
         for s, size in enumerate(result.sizes)
         for r in range(result.repeats)
     ]
+
+
+def fusion_summary(result: FusionResult) -> dict[str, object]:
+    """The summary.json section: sizes, and per objective the median continuity per size."""
+    median = result.median_continuity()
+    members = result.member_continuity
+    return {
+        "sizes": [int(s) for s in result.sizes],
+        "repeats": result.repeats,
+        "closed": result.closed,
+        "median_continuity": {
+            objective: [None if np.isnan(v) else round(float(v), 4) for v in median[o]]
+            for o, objective in enumerate(result.objectives)
+        },
+        "member_median_continuity": round(float(np.median(members)), 4) if len(members) else None,
+    }
+
+
+def format_fusion_table(result: FusionResult) -> str:
+    """Median continuity over repeats, objective × ensemble size (lower is better)."""
+    median = result.median_continuity()
+    head = f"{'fusion continuity':<20}" + "".join(f"{int(s):>8d}" for s in result.sizes)
+    lines = [f"{head}  runs fused (median of {result.repeats})", "-" * len(head)]
+    lines += [
+        f"{objective:<20}" + "".join(f"{v:8.2f}" for v in median[o])
+        for o, objective in enumerate(result.objectives)
+    ]
+    if len(result.member_continuity):
+        lines.append(
+            f"{'one run alone':<20}{np.median(result.member_continuity):8.2f}"
+            f"  (median of {len(result.member_continuity)} channels)"
+        )
+    return "\n".join(lines)
 
 
 def write_fusion(directory: Path, result: FusionResult) -> Path:

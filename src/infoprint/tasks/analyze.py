@@ -27,7 +27,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure, ensemble_structure
-from infoprint.analysis.fusion import FUSION_COLUMNS, fuse_ensemble, fusion_rows, write_fusion
+from infoprint.analysis.fusion import (
+    FUSION_COLUMNS,
+    FusionResult,
+    check_fusion_options,
+    format_fusion_table,
+    fuse_ensemble,
+    fusion_rows,
+    fusion_summary,
+    write_fusion,
+)
 from infoprint.analysis.hotspot_traversals import hotspot_traversals
 from infoprint.analysis.hotspots import MEASURES, Clustering, Hotspot, cluster, hotspots
 from infoprint.analysis.report import write_report
@@ -71,7 +80,16 @@ def _check(cfg: DictConfig) -> torch.dtype:
         raise ValueError(f"clustering.measures: unknown {sorted(unknown)}, allowed {MEASURES}")
     if cfg.information_threshold < 0:
         raise ValueError(f"information_threshold must be >= 0, got {cfg.information_threshold}")
+    if cfg.fusion.enabled:
+        check_fusion_options(**_fusion_options(cfg))
     return _DTYPES[cfg.dtype]
+
+
+def _fusion_options(cfg: DictConfig) -> dict[str, Any]:
+    """The ``fusion`` block as keyword arguments of :func:`fuse_ensemble`."""
+    options = OmegaConf.to_container(cfg.fusion, resolve=True)
+    del options["enabled"]
+    return options
 
 
 def _sweep_of(fingerprints: list[Fingerprint]) -> str:
@@ -171,25 +189,22 @@ def _traversals(
     }
 
 
-def _fusion(outputs: Outputs, cfg: DictConfig, fingerprints: list[Fingerprint]) -> None:
-    f = cfg.fusion
+def _fusion(
+    outputs: Outputs, cfg: DictConfig, fingerprints: list[Fingerprint], dtype: torch.dtype
+) -> FusionResult:
     result = fuse_ensemble(
         fingerprints,
-        sizes=list(f.sizes),
-        repeats=f.repeats,
-        objectives=list(f.objectives),
-        dim=f.dim,
-        steps=f.steps,
-        lr=f.lr,
+        **_fusion_options(cfg),
         threshold=cfg.information_threshold,
-        seed=f.seed,
         device=cfg.device,
+        dtype=dtype,
     )
     outputs.files["fusion"] = write_fusion(outputs.out, result)
     outputs.tables["fusion"] = (FUSION_COLUMNS, fusion_rows(result))
     outputs.figure("fusion/space", fused_space_figure(result), "fusion_space.png")
     outputs.figure("fusion/continuity", continuity_figure(result), "fusion_continuity.png")
-    outputs.sections["fusion"] = {"sizes": result.sizes, "objectives": list(result.objectives)}
+    outputs.sections["fusion"] = fusion_summary(result)
+    return result
 
 
 def analyze(cfg: DictConfig) -> dict[str, Any]:
@@ -230,8 +245,7 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         _whole_space(outputs, cfg, fingerprints)
     if cfg.traversals.enabled:
         _traversals(outputs, cfg, structure, clusterings, found, fingerprints)
-    if cfg.fusion.enabled:
-        _fusion(outputs, cfg, fingerprints)
+    fusion = _fusion(outputs, cfg, fingerprints, dtype) if cfg.fusion.enabled else None
     sweep = _sweep_of(fingerprints)
     summary = {
         "source": source.describe(),
@@ -260,6 +274,8 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
     write_summary(out, summary)
     _log_to_wandb(cfg, out, sweep, outputs.figures, outputs.tables, summary)
     print(f"\n{format_hotspot_table(found)}")
+    if fusion is not None:
+        print(f"\n{format_fusion_table(fusion)}")
     if skipped:
         print(f"\nskipped {len(skipped)} runs:")
         for s in skipped:
