@@ -175,6 +175,27 @@ def test_hotspot_traversals_and_report(sweep):
     assert "Skipped runs (3)" in report and "NonFiniteLossError" in report
 
 
+def test_every_nmi_hotspot_is_fused_into_one_channel(sweep):
+    cwd, stdout = sweep
+    summary = json.loads((cwd / "out" / "summary.json").read_text())
+    nmi_hotspots = [h for h in summary["hotspots"] if h["measure"] == "nmi"]
+    with (cwd / "out" / "hotspot_fusion.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["hotspot"]) for r in rows] == [h["hotspot"] for h in nmi_hotspots]
+    for row, h in zip(rows, nmi_hotspots, strict=True):
+        assert row["best_factor"] == h["best_factor"]
+        assert float(row["member_nmi"]) == pytest.approx(h["best_factor_nmi"], abs=1e-6)
+        assert 0.0 < float(row["fused_bits"]) and np.isfinite(float(row["fused_nmi"]))
+    section = summary["hotspot_fusion"]
+    assert [(r["hotspot"], r["best_factor"]) for r in section] == [
+        (int(r["hotspot"]), r["best_factor"]) for r in rows
+    ]
+    np.testing.assert_allclose(
+        [r["fused_nmi"] for r in section], [float(r["fused_nmi"]) for r in rows], atol=1e-6
+    )
+    assert "fused hotspot" in stdout
+
+
 def test_decoder_rebuilt_from_a_job_dir_moves_along_its_channel(sweep):
     cwd, _ = sweep
     job = cwd / "multirun" / "it" / "0"

@@ -191,7 +191,9 @@ def fuse_ensemble(
     Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.4. ``closed=None``
     treats the probe order as a closed curve for the ring data set and as open otherwise.
     ``seed`` draws the subsets; fusion k (in size, repeat order) starts from seed + k
-    when ``init="random"``. The remaining options are those of :func:`infoprint.info.fuse`.
+    when ``init="random"``; with the deterministic spectral start a subset drawn again
+    (the whole sweep, every repeat) is fused once and its result repeated. The remaining
+    options are those of :func:`infoprint.info.fuse`.
     """
     check_compatible(fingerprints)
     options = dict(
@@ -223,6 +225,13 @@ def fuse_ensemble(
             channels = np.flatnonzero(kept & np.isin(run_of, runs))
             n_members[s, r] = len(channels)
             if not len(channels):
+                continue
+            drawn_before = np.flatnonzero((subsets[s, :r] == subsets[s, r]).all(-1))
+            if init == "spectral" and len(drawn_before):
+                # The same subset from the same deterministic start (always so for the whole
+                # sweep): the same result, not fused again.
+                for table in (cont, sim, bits_u):
+                    table[:, s, r] = table[:, s, drawn_before[0]]
                 continue
             target = FusionTarget.from_channels(
                 GaussianChannels(mu[:, channels], logvar[:, channels]), device=device, dtype=dtype

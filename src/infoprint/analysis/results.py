@@ -73,14 +73,18 @@ def hotspot_rows(hotspots: Sequence[Hotspot]) -> list[list[Any]]:
     ]
 
 
-def write_hotspots(directory: Path, hotspots: Sequence[Hotspot]) -> Path:
-    """One row per hotspot; members as ``job:channel@run_id`` joined by ';'."""
-    path = directory / HOTSPOTS_FILE
+def write_table(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+    """A CSV file with a header row; ``None`` cells are written empty."""
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(HOTSPOT_COLUMNS)
-        writer.writerows(hotspot_rows(hotspots))
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
     return path
+
+
+def write_hotspots(directory: Path, hotspots: Sequence[Hotspot]) -> Path:
+    """One row per hotspot; members as ``job:channel@run_id`` joined by ';'."""
+    return write_table(directory / HOTSPOTS_FILE, HOTSPOT_COLUMNS, hotspot_rows(hotspots))
 
 
 def write_summary(directory: Path, summary: dict[str, Any]) -> Path:

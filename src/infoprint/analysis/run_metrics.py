@@ -21,7 +21,6 @@ Runs without recorded metrics are left out of the table.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from scipy.stats import permutation_test, rankdata
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering
+from infoprint.analysis.results import write_table
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.fingerprint.represent import METRICS_KEY
 
@@ -160,12 +160,7 @@ def _centred_ranks(values: np.ndarray) -> np.ndarray:
 
 def write_run_metrics(directory: Path, table: RunMetricsTable) -> Path:
     """``run_metrics.csv``: one row per run with metrics; missing values are empty."""
-    path = directory / RUN_METRICS_FILE
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(table.columns)
-        writer.writerows([["" if v is None else v for v in row] for row in table.rows])
-    return path
+    return write_table(directory / RUN_METRICS_FILE, table.columns, table.rows)
 
 
 def _number(value: Any) -> float | None:

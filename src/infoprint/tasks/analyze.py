@@ -37,6 +37,13 @@ from infoprint.analysis.fusion import (
     fusion_summary,
     write_fusion,
 )
+from infoprint.analysis.hotspot_fusion import (
+    HOTSPOT_FUSION_COLUMNS,
+    HOTSPOT_FUSION_FILE,
+    format_hotspot_fusion_table,
+    fuse_hotspots,
+    hotspot_fusion_rows,
+)
 from infoprint.analysis.hotspot_traversals import hotspot_traversals
 from infoprint.analysis.hotspots import MEASURES, Clustering, Hotspot, cluster, hotspots
 from infoprint.analysis.report import write_report
@@ -47,6 +54,7 @@ from infoprint.analysis.results import (
     write_hotspots,
     write_results,
     write_summary,
+    write_table,
 )
 from infoprint.analysis.run_metrics import (
     RunMetricsTable,
@@ -82,6 +90,11 @@ def _check(cfg: DictConfig) -> torch.dtype:
         raise ValueError(f"information_threshold must be >= 0, got {cfg.information_threshold}")
     if cfg.fusion.enabled:
         check_fusion_options(**_fusion_options(cfg))
+    if cfg.hotspot_fusion.enabled:
+        h = cfg.hotspot_fusion
+        if h.measure not in MEASURES:
+            raise ValueError(f"hotspot_fusion.measure must be one of {MEASURES}, got {h.measure!r}")
+        check_fusion_options(objectives=[h.objective], dim=h.dim, steps=h.steps, lr=h.lr)
     return _DTYPES[cfg.dtype]
 
 
@@ -207,6 +220,36 @@ def _fusion(
     return result
 
 
+def _hotspot_fusion(
+    outputs: Outputs,
+    cfg: DictConfig,
+    fingerprints: list[Fingerprint],
+    found: list[Hotspot],
+    dtype: torch.dtype,
+) -> str:
+    """Fuse each hotspot's channels; returns the table to print."""
+    h = cfg.hotspot_fusion
+    fused = fuse_hotspots(
+        fingerprints,
+        found,
+        measure=h.measure,
+        objective=h.objective,
+        dim=h.dim,
+        steps=h.steps,
+        lr=h.lr,
+        device=cfg.device,
+        dtype=dtype,
+    )
+    rows = hotspot_fusion_rows(fused)
+    path = outputs.out / HOTSPOT_FUSION_FILE
+    outputs.files["hotspot_fusion"] = write_table(path, HOTSPOT_FUSION_COLUMNS, rows)
+    outputs.tables["hotspot_fusion"] = (HOTSPOT_FUSION_COLUMNS, rows)
+    outputs.sections["hotspot_fusion"] = [
+        dict(zip(HOTSPOT_FUSION_COLUMNS, r, strict=True)) for r in rows
+    ]
+    return format_hotspot_fusion_table(fused, h.objective)
+
+
 def analyze(cfg: DictConfig) -> dict[str, Any]:
     """Analyse one ensemble; returns the summary written to summary.json."""
     started = time.perf_counter()
@@ -245,6 +288,9 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         _whole_space(outputs, cfg, fingerprints)
     if cfg.traversals.enabled:
         _traversals(outputs, cfg, structure, clusterings, found, fingerprints)
+    fused_hotspots = None
+    if cfg.hotspot_fusion.enabled and found:
+        fused_hotspots = _hotspot_fusion(outputs, cfg, fingerprints, found, dtype)
     fusion = _fusion(outputs, cfg, fingerprints, dtype) if cfg.fusion.enabled else None
     sweep = _sweep_of(fingerprints)
     summary = {
@@ -274,6 +320,8 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
     write_summary(out, summary)
     _log_to_wandb(cfg, out, sweep, outputs.figures, outputs.tables, summary)
     print(f"\n{format_hotspot_table(found)}")
+    if fused_hotspots is not None:
+        print(f"\n{fused_hotspots}")
     if fusion is not None:
         print(f"\n{format_fusion_table(fusion)}")
     if skipped:
