@@ -4,8 +4,8 @@ Steps (DESIGN §1): read fingerprints -> check they share a probe set -> informa
 channel -> pairwise NMI / VI -> NMI with ground-truth factors -> OPTICS hotspots ->
 results.npz, hotspots.csv, summary.json, structure figures -> per-run metrics (from
 run.json) against the structure: run_metrics.csv, metrics_vs_structure.png -> optional
-whole-space Monte Carlo comparison of runs, traversals of each hotspot and fusion of
-sub-ensembles (paper Sec. 4.4) -> report.html ->
+whole-space Monte Carlo comparison of runs, traversals of each hotspot, each hotspot's
+channels fused into one, and fusion of sub-ensembles (paper Sec. 4.4) -> report.html ->
 a W&B run of job_type "analysis". Runs without a usable fingerprint are reported as
 skipped, never fatal.
 """
@@ -29,7 +29,6 @@ from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure, ensemble_structure
 from infoprint.analysis.fusion import (
     FUSION_COLUMNS,
-    FusionResult,
     check_fusion_options,
     format_fusion_table,
     fuse_ensemble,
@@ -119,6 +118,7 @@ class Outputs:
     figures: dict[str, Path] = field(default_factory=dict)
     tables: dict[str, tuple[list[str], list[list[Any]]]] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)
+    printed: list[str] = field(default_factory=list)  # tables for the terminal, in order
 
     def figure(self, key: str, fig: Figure, name: str) -> None:
         path = self.out / name
@@ -204,7 +204,7 @@ def _traversals(
 
 def _fusion(
     outputs: Outputs, cfg: DictConfig, fingerprints: list[Fingerprint], dtype: torch.dtype
-) -> FusionResult:
+) -> None:
     result = fuse_ensemble(
         fingerprints,
         **_fusion_options(cfg),
@@ -217,7 +217,7 @@ def _fusion(
     outputs.figure("fusion/space", fused_space_figure(result), "fusion_space.png")
     outputs.figure("fusion/continuity", continuity_figure(result), "fusion_continuity.png")
     outputs.sections["fusion"] = fusion_summary(result)
-    return result
+    outputs.printed.append(format_fusion_table(result))
 
 
 def _hotspot_fusion(
@@ -226,8 +226,7 @@ def _hotspot_fusion(
     fingerprints: list[Fingerprint],
     found: list[Hotspot],
     dtype: torch.dtype,
-) -> str:
-    """Fuse each hotspot's channels; returns the table to print."""
+) -> None:
     h = cfg.hotspot_fusion
     fused = fuse_hotspots(
         fingerprints,
@@ -247,7 +246,7 @@ def _hotspot_fusion(
     outputs.sections["hotspot_fusion"] = [
         dict(zip(HOTSPOT_FUSION_COLUMNS, r, strict=True)) for r in rows
     ]
-    return format_hotspot_fusion_table(fused, h.objective)
+    outputs.printed.append(format_hotspot_fusion_table(fused, h.objective))
 
 
 def analyze(cfg: DictConfig) -> dict[str, Any]:
@@ -288,10 +287,10 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
         _whole_space(outputs, cfg, fingerprints)
     if cfg.traversals.enabled:
         _traversals(outputs, cfg, structure, clusterings, found, fingerprints)
-    fused_hotspots = None
     if cfg.hotspot_fusion.enabled and found:
-        fused_hotspots = _hotspot_fusion(outputs, cfg, fingerprints, found, dtype)
-    fusion = _fusion(outputs, cfg, fingerprints, dtype) if cfg.fusion.enabled else None
+        _hotspot_fusion(outputs, cfg, fingerprints, found, dtype)
+    if cfg.fusion.enabled:
+        _fusion(outputs, cfg, fingerprints, dtype)
     sweep = _sweep_of(fingerprints)
     summary = {
         "source": source.describe(),
@@ -320,10 +319,8 @@ def analyze(cfg: DictConfig) -> dict[str, Any]:
     write_summary(out, summary)
     _log_to_wandb(cfg, out, sweep, outputs.figures, outputs.tables, summary)
     print(f"\n{format_hotspot_table(found)}")
-    if fused_hotspots is not None:
-        print(f"\n{fused_hotspots}")
-    if fusion is not None:
-        print(f"\n{format_fusion_table(fusion)}")
+    for table in outputs.printed:
+        print(f"\n{table}")
     if skipped:
         print(f"\nskipped {len(skipped)} runs:")
         for s in skipped:
