@@ -173,6 +173,8 @@ def test_hotspot_traversals_and_report(sweep):
             data = base64.b64encode(Path(path).read_bytes()).decode()
             assert data in report, key
     assert "Skipped runs (3)" in report and "NonFiniteLossError" in report
+    first = summary["hotspots"][0]  # table cells at 4 significant digits
+    assert f"<td>{first['mean_information']:.4g}</td>" in report
 
 
 def test_every_nmi_hotspot_is_fused_into_one_channel(sweep):

@@ -26,11 +26,14 @@ figcaption { font-size: 0.85em; color: #555; }
 """
 
 
+def _cell(value: Any) -> str:
+    """A table cell: floats to 4 significant digits (the files keep full precision)."""
+    return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+
+
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
