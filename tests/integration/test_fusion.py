@@ -8,6 +8,7 @@ somewhere; fusing more of them gives a more continuous closed curve ordered by a
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from omegaconf import open_dict
 
 from infoprint.analysis.fusion import (
     FUSION_COLUMNS,
+    FusionOptions,
     FusionResult,
     format_fusion_table,
     fuse_channels,
@@ -61,7 +63,8 @@ def ring_ensemble(tmp_path_factory: pytest.TempPathFactory) -> list[Fingerprint]
 
 @pytest.fixture(scope="module")
 def fused(ring_ensemble: list[Fingerprint]) -> FusionResult:
-    return fuse_ensemble(ring_ensemble, sizes=SIZES, repeats=3, objectives=OBJECTIVES, device="cpu")
+    options = FusionOptions(sizes=SIZES, repeats=3, objectives=OBJECTIVES)
+    return fuse_ensemble(ring_ensemble, options, device="cpu")
 
 
 def _table(result: FusionResult) -> str:
@@ -143,9 +146,8 @@ def _cut_ring(runs: int, n: int = 40, dataset: str = "ring") -> list[Fingerprint
 
 def test_fusion_analysis_files_figures_and_hotspot_fusion(tmp_path: Path) -> None:
     runs = _cut_ring(6)
-    result = fuse_ensemble(
-        runs, sizes=(2, 10), repeats=2, objectives=("exp_neg_vi",), steps=60, device="cpu"
-    )
+    options = FusionOptions(sizes=(2, 10), repeats=2, objectives=("exp_neg_vi",), steps=60)
+    result = fuse_ensemble(runs, options, device="cpu")
     assert result.closed and list(result.sizes) == [2, 6]  # 10 > 6 runs: the whole sweep
     assert result.continuity.shape == result.information.shape == (1, 2, 2)
     assert (result.subsets[1] == np.arange(6)).all() and (result.subsets[0, :, 2:] == -1).all()
@@ -170,11 +172,13 @@ def test_fusion_analysis_files_figures_and_hotspot_fusion(tmp_path: Path) -> Non
         assert npz["logvar_exp_neg_vi"].shape == (40, 2)
     fused_space_figure(result, factor="angle").savefig(tmp_path / "fused.png")
     continuity_figure(result).savefig(tmp_path / "continuity.png")
-    line = fuse_ensemble(runs, sizes=(3,), repeats=1, objectives=("nmi",), dim=1, steps=20)
+    line = fuse_ensemble(
+        runs, FusionOptions(sizes=(3,), repeats=1, objectives=("nmi",), dim=1, steps=20)
+    )
     fused_space_figure(line).savefig(tmp_path / "fused_1d.png")
-    assert not fuse_ensemble(
-        _cut_ring(3, dataset="sprites"), sizes=(2,), repeats=1, objectives=("nmi",), steps=5
-    ).closed
+    one = FusionOptions(sizes=(2,), repeats=1, objectives=("nmi",), steps=5)
+    assert not fuse_ensemble(_cut_ring(3, dataset="sprites"), one).closed
+    assert fuse_ensemble(_cut_ring(3, dataset="sprites"), replace(one, closed=True)).closed
 
     hotspot = fuse_channels(runs, [("r0", 0), ("r3", 0), ("r5", 0)], steps=60, device="cpu")
     assert hotspot.mu.shape == (40, 2) and hotspot.similarity.shape == (3,)
@@ -182,5 +186,5 @@ def test_fusion_analysis_files_figures_and_hotspot_fusion(tmp_path: Path) -> Non
         fuse_channels(runs, [("r9", 0)])
     with pytest.raises(ValueError, match="channels 0..0"):
         fuse_channels(runs, [("r1", 1)])
-    with pytest.raises(ValueError, match="objectives"):
-        fuse_ensemble(runs, objectives=("kl",))
+    with pytest.raises(ValueError, match="fusion.objectives"):
+        FusionOptions(objectives=("kl",))

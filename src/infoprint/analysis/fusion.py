@@ -17,8 +17,9 @@ embeddings of the largest ensemble (first repeat) are kept for figures and files
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,7 +95,7 @@ def _channels(fingerprints: Sequence[Fingerprint]) -> tuple[np.ndarray, np.ndarr
     return mu, logvar, run
 
 
-def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int) -> np.ndarray:
+def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int, key: str = "fusion") -> np.ndarray:
     """Sorted distinct sub-ensemble sizes for a sweep of ``n_runs`` runs.
 
     ``"auto"``: 2, 3, 5, then 10, 20, 50 times powers of ten, as long as they are below
@@ -104,7 +105,7 @@ def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int) -> np.ndarray:
     if isinstance(sizes, str):
         if sizes != AUTO_SIZES:
             raise ValueError(
-                f"fusion.sizes must be {AUTO_SIZES!r} or a list of sizes; got {sizes!r}"
+                f"{key}.sizes must be {AUTO_SIZES!r} or a list of sizes; got {sizes!r}"
             )
         auto, scale = [], 1
         while True:
@@ -114,52 +115,75 @@ def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int) -> np.ndarray:
                 auto.append(step * scale)
             scale *= 10
     if not sizes or min(sizes) < 1:
-        raise ValueError(f"fusion.sizes must be a non-empty list of sizes >= 1; got {sizes}")
+        raise ValueError(f"{key}.sizes must be a non-empty list of sizes >= 1; got {sizes}")
     return np.unique(np.minimum(np.asarray(sizes, dtype=np.int64), n_runs))
 
 
-def check_fusion_options(
-    *,
-    sizes: Sequence[int] | str = AUTO_SIZES,
-    repeats: int = 3,
-    objectives: Sequence[str] = FUSION_OBJECTIVES,
-    dim: int = 2,
-    steps: int = 300,
-    lr: float = 0.02,
-    optimizer: str = "adam",
-    init: str = "spectral",
-    init_scale: float | None = None,
-    closed: bool | None = None,
-    seed: int = 0,
-) -> None:
-    """Raise ``ValueError`` naming the ``fusion.<key>`` that is out of range.
+@dataclass(frozen=True)
+class FusionOptions:
+    """How sub-ensembles are drawn and fused; checked on construction.
 
-    Cheap, so that analyze() can check the options before any of the analysis runs.
+    ``sizes`` and ``repeats`` draw the sub-ensembles (:func:`ensemble_sizes`); ``seed``
+    draws them and seeds random starts; ``closed`` says whether the probe order is a
+    closed curve (``None``: yes for the ring data set); the rest are the options of
+    :func:`infoprint.info.fuse`. Errors name ``<config_key>.<option>``, the key of the
+    option in conf/analyze.yaml.
     """
-    ensemble_sizes(sizes, 1)
-    unknown = sorted(set(objectives) - set(FUSION_OBJECTIVES))
-    if unknown or not objectives:
-        raise ValueError(
-            f"fusion.objectives must be a non-empty subset of {FUSION_OBJECTIVES}; got "
-            f"{list(objectives)}"
-        )
-    if optimizer not in FUSION_OPTIMIZERS:
-        raise ValueError(
-            f"fusion.optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}"
-        )
-    if init not in FUSION_INITS:
-        raise ValueError(f"fusion.init must be one of {FUSION_INITS}; got {init!r}")
-    for key, value, low in (("repeats", repeats, 1), ("dim", dim, 1), ("steps", steps, 0)):
-        if not isinstance(value, int) or value < low:
-            raise ValueError(f"fusion.{key} must be an integer >= {low}; got {value!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"fusion.seed must be a non-negative integer; got {seed!r}")
-    if not lr > 0:
-        raise ValueError(f"fusion.lr must be > 0; got {lr!r}")
-    if init_scale is not None and not init_scale > 0:
-        raise ValueError(f"fusion.init_scale must be null (automatic) or > 0; got {init_scale!r}")
-    if closed is not None and not isinstance(closed, bool):
-        raise ValueError(f"fusion.closed must be null (automatic), true or false; got {closed!r}")
+
+    sizes: Sequence[int] | str = AUTO_SIZES
+    repeats: int = 5
+    objectives: Sequence[str] = FUSION_OBJECTIVES
+    dim: int = 2
+    steps: int = 300
+    lr: float = 0.02
+    optimizer: str = "adam"
+    init: str = "spectral"
+    init_scale: float | None = None
+    closed: bool | None = None
+    seed: int = 0
+    config_key: str = field(default="fusion", compare=False)
+
+    def __post_init__(self) -> None:
+        key = self.config_key
+        ensemble_sizes(self.sizes, 1, key)
+        unknown = sorted(set(self.objectives) - set(FUSION_OBJECTIVES))
+        if unknown or not self.objectives:
+            raise ValueError(
+                f"{key}.objectives must be a non-empty subset of {FUSION_OBJECTIVES}; got "
+                f"{list(self.objectives)}"
+            )
+        if self.optimizer not in FUSION_OPTIMIZERS:
+            raise ValueError(
+                f"{key}.optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got "
+                f"{self.optimizer!r}"
+            )
+        if self.init not in FUSION_INITS:
+            raise ValueError(f"{key}.init must be one of {FUSION_INITS}; got {self.init!r}")
+        for name, low in (("repeats", 1), ("dim", 1), ("steps", 0), ("seed", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{key}.{name} must be an integer >= {low}; got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"{key}.lr must be > 0; got {self.lr!r}")
+        if self.init_scale is not None and not self.init_scale > 0:
+            raise ValueError(
+                f"{key}.init_scale must be null (automatic) or > 0; got {self.init_scale!r}"
+            )
+        if self.closed is not None and not isinstance(self.closed, bool):
+            raise ValueError(
+                f"{key}.closed must be null (automatic), true or false; got {self.closed!r}"
+            )
+
+    def fuse_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`infoprint.info.fuse` (objective and seed aside)."""
+        return {
+            "dim": self.dim,
+            "steps": self.steps,
+            "lr": self.lr,
+            "optimizer": self.optimizer,
+            "init": self.init,
+            "init_scale": self.init_scale,
+        }
 
 
 def _is_closed(fingerprints: Sequence[Fingerprint], closed: bool | None) -> bool:
@@ -170,42 +194,28 @@ def _is_closed(fingerprints: Sequence[Fingerprint], closed: bool | None) -> bool
 
 def fuse_ensemble(
     fingerprints: Sequence[Fingerprint],
+    options: FusionOptions | None = None,
     *,
-    sizes: Sequence[int] | str = AUTO_SIZES,
-    repeats: int = 3,
-    objectives: Sequence[str] = FUSION_OBJECTIVES,
-    dim: int = 2,
-    steps: int = 300,
-    lr: float = 0.02,
-    optimizer: str = "adam",
-    init: str = "spectral",
-    init_scale: float | None = None,
-    closed: bool | None = None,
     threshold: float = 0.01,
-    seed: int = 0,
     device: str = "auto",
     dtype: torch.dtype = torch.float32,
 ) -> FusionResult:
     """Fuse random sub-ensembles of runs for every size, repeat and objective.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.4. ``closed=None``
-    treats the probe order as a closed curve for the ring data set and as open otherwise.
-    ``seed`` draws the subsets; fusion k (in size, repeat order) starts from seed + k
-    when ``init="random"``; with the deterministic spectral start a subset drawn again
-    (the whole sweep, every repeat) is fused once and its result repeated. The remaining
-    options are those of :func:`infoprint.info.fuse`.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.4, with
+    ``options`` (default :class:`FusionOptions()`); channels under ``threshold`` bits are
+    left out. ``closed=None`` treats the probe order as a closed curve for the ring data
+    set and as open otherwise. ``seed`` draws the subsets; fusion k (in size, repeat
+    order) starts from seed + k when ``init="random"``; with the deterministic spectral
+    start a subset drawn again (the whole sweep, every repeat) is fused once and its
+    result repeated.
     """
     check_compatible(fingerprints)
-    options = dict(
-        dim=dim, steps=steps, lr=lr, optimizer=optimizer, init=init, init_scale=init_scale
-    )
-    check_fusion_options(
-        sizes=sizes, repeats=repeats, objectives=objectives, closed=closed, seed=seed, **options
-    )
-    objectives = tuple(objectives)
+    options = options or FusionOptions()
+    objectives, repeats, seed = tuple(options.objectives), options.repeats, options.seed
     n_runs = len(fingerprints)
-    sizes_used = ensemble_sizes(sizes, n_runs)
-    is_closed = _is_closed(fingerprints, closed)
+    sizes_used = ensemble_sizes(options.sizes, n_runs)
+    is_closed = _is_closed(fingerprints, options.closed)
     mu, logvar, run_of = _channels(fingerprints)
     bits = information(GaussianChannels(mu, logvar), device=device, dtype=dtype).numpy()
     kept = bits >= threshold
@@ -227,7 +237,7 @@ def fuse_ensemble(
             if not len(channels):
                 continue
             drawn_before = np.flatnonzero((subsets[s, :r] == subsets[s, r]).all(-1))
-            if init == "spectral" and len(drawn_before):
+            if options.init == "spectral" and len(drawn_before):
                 # The same subset from the same deterministic start (always so for the whole
                 # sweep): the same result, not fused again.
                 for table in (cont, sim, bits_u):
@@ -237,7 +247,12 @@ def fuse_ensemble(
                 GaussianChannels(mu[:, channels], logvar[:, channels]), device=device, dtype=dtype
             )
             for o, objective in enumerate(objectives):
-                space = fuse(target, objective=objective, seed=seed + s * repeats + r, **options)
+                space = fuse(
+                    target,
+                    objective=objective,
+                    seed=seed + s * repeats + r,
+                    **options.fuse_options(),
+                )
                 cont[o, s, r] = continuity(space.mu, space.logvar, closed=is_closed)
                 sim[o, s, r] = space.value
                 bits_u[o, s, r] = space.information
@@ -261,7 +276,7 @@ def fuse_ensemble(
         factors=first.factors,
         factor_names=first.factor_names,
         closed=is_closed,
-        dim=dim,
+        dim=options.dim,
     )
 
 

@@ -29,7 +29,7 @@ from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure, ensemble_structure
 from infoprint.analysis.fusion import (
     FUSION_COLUMNS,
-    check_fusion_options,
+    FusionOptions,
     format_fusion_table,
     fuse_ensemble,
     fusion_rows,
@@ -63,6 +63,7 @@ from infoprint.analysis.run_metrics import (
 )
 from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.info import FUSION_OBJECTIVES
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure
 from infoprint.plots.run_metrics import metrics_vs_structure_figure
@@ -88,20 +89,24 @@ def _check(cfg: DictConfig) -> torch.dtype:
     if cfg.information_threshold < 0:
         raise ValueError(f"information_threshold must be >= 0, got {cfg.information_threshold}")
     if cfg.fusion.enabled:
-        check_fusion_options(**_fusion_options(cfg))
+        _fusion_options(cfg)
     if cfg.hotspot_fusion.enabled:
         h = cfg.hotspot_fusion
         if h.measure not in MEASURES:
             raise ValueError(f"hotspot_fusion.measure must be one of {MEASURES}, got {h.measure!r}")
-        check_fusion_options(objectives=[h.objective], dim=h.dim, steps=h.steps, lr=h.lr)
+        if h.objective not in FUSION_OBJECTIVES:
+            raise ValueError(
+                f"hotspot_fusion.objective must be one of {FUSION_OBJECTIVES}, got {h.objective!r}"
+            )
+        FusionOptions(dim=h.dim, steps=h.steps, lr=h.lr, config_key="hotspot_fusion")
     return _DTYPES[cfg.dtype]
 
 
-def _fusion_options(cfg: DictConfig) -> dict[str, Any]:
-    """The ``fusion`` block as keyword arguments of :func:`fuse_ensemble`."""
+def _fusion_options(cfg: DictConfig) -> FusionOptions:
+    """The ``fusion`` block, checked (errors name the key)."""
     options = OmegaConf.to_container(cfg.fusion, resolve=True)
     del options["enabled"]
-    return options
+    return FusionOptions(**options)
 
 
 def _sweep_of(fingerprints: list[Fingerprint]) -> str:
@@ -207,7 +212,7 @@ def _fusion(
 ) -> None:
     result = fuse_ensemble(
         fingerprints,
-        **_fusion_options(cfg),
+        _fusion_options(cfg),
         threshold=cfg.information_threshold,
         device=cfg.device,
         dtype=dtype,

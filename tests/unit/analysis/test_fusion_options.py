@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infoprint.analysis.fusion import check_fusion_options, ensemble_sizes
+from infoprint.analysis.fusion import FusionOptions, ensemble_sizes
 from infoprint.tasks.analyze import analyze
 from support import compose_config
 
@@ -49,12 +49,14 @@ def test_listed_sizes_are_sorted_distinct_and_capped_at_the_sweep() -> None:
         ({"init_scale": -1.0}, "fusion.init_scale"),
         ({"closed": "yes"}, "fusion.closed"),
         ({"seed": -3}, "fusion.seed"),
+        ({"repeats": True}, "fusion.repeats"),
+        ({"dim": 0, "config_key": "hotspot_fusion"}, "hotspot_fusion.dim"),
     ],
 )
 def test_bad_fusion_options_name_the_key(option: dict, message: str) -> None:
-    check_fusion_options()  # the defaults are valid
+    FusionOptions()  # the defaults are valid
     with pytest.raises(ValueError, match=message):
-        check_fusion_options(**option)
+        FusionOptions(**option)
 
 
 def test_analyze_rejects_a_bad_fusion_option_before_reading_any_run(tmp_path) -> None:
@@ -70,3 +72,19 @@ def test_analyze_rejects_a_bad_fusion_option_before_reading_any_run(tmp_path) ->
     with pytest.raises(ValueError, match="fusion.optimizer must be one of"):
         analyze(cfg)
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("hotspot_fusion.objective=kl", "hotspot_fusion.objective must be one of"),
+        ("hotspot_fusion.measure=cka", "hotspot_fusion.measure must be one of"),
+        ("hotspot_fusion.steps=-1", "hotspot_fusion.steps"),
+    ],
+)
+def test_analyze_rejects_a_bad_hotspot_fusion_option_early(tmp_path, override, message) -> None:
+    cfg = compose_config(
+        "analyze", [f"source.path={tmp_path / 'none'}", f"output_dir={tmp_path}", override]
+    )
+    with pytest.raises(ValueError, match=message):
+        analyze(cfg)
