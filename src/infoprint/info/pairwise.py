@@ -27,9 +27,14 @@ the CPU one cache-sized block, at most 4 MiB in float32, kept per thread by the 
 set between calls; on a GPU a second full buffer; a set without ``supports_out`` counts
 ``coefficient_buffers`` full buffers instead) and the reused GEMM output and row-product
 buffers (about ``2 × rows × tile × L``). Not counted: the channel sets' own cached
-parameters (4·M·N elements for :class:`~infoprint.info.channels.GaussianChannels`), BLAS
-workspace and loaded code (about 1 MiB on the CPU) and the CPU copy of the result when
-computing on a GPU. Measured peaks match the plan (``PairwisePlan.working_bytes``).
+parameters (4·M·N elements for :class:`~infoprint.info.channels.GaussianChannels`), the
+CPU copy of the result when computing on a GPU, and the engine's fixed overhead, paid once
+per process by its first call and kept for the process: loaded code and the BLAS library's
+GEMM packing workspace (MKL, measured on an AVX-512 CPU: 3.2–3.8 MiB of workspace, 17–22
+MiB with code on the first call; the size depends on the CPU's kernels). From the second
+call on, measured peaks stay within the plan (``PairwisePlan.working_bytes``):
+``tests/unit/info/test_info_pairwise_memory.py`` measures them with glibc's mmap threshold
+fixed, since its default dynamic threshold keeps freed buffers in the heap and hides them.
 """
 
 from __future__ import annotations

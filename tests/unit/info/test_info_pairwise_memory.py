@@ -8,6 +8,7 @@ fresh process, that the measured peak memory stays within the budget.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -117,32 +118,48 @@ _CHILD = textwrap.dedent(
     def status(key):
         text = open("/proc/self/status").read()
         return int(re.search(key + r":\\s+(\\d+)", text).group(1)) * 1024
-    m, n, budget = 256, 256, int(sys.argv[1])
+    def peak_of_call():
+        open("/proc/self/clear_refs", "w").write("5")  # reset VmHWM to the current RSS
+        base = status("VmRSS")
+        pairwise_joint_information(ch, device="cpu", memory_budget=budget, workers=workers)
+        return status("VmHWM") - base
+    m, n, budget, workers = 256, 256, int(sys.argv[1]), int(sys.argv[2])
     g = torch.Generator().manual_seed(0)
     ch = GaussianChannels(torch.randn(n, m, generator=g), torch.rand(n, m, generator=g) - 2)
-    ch.coefficient_rows(slice(0, 1), torch.device("cpu"), torch.float32)  # fill the cache
-    small = GaussianChannels(torch.randn(32, 16, generator=g), torch.zeros(32, 16))
-    pairwise_joint_information(small, device="cpu")  # load the code paths (BLAS, OpenMP)
-    base = status("VmRSS")
-    out = pairwise_joint_information(ch, device="cpu", memory_budget=budget)
-    print(json.dumps({"peak": status("VmHWM") - base}))
+    first = peak_of_call()  # loads code, BLAS packing workspace (kept for the process)
+    print(json.dumps({"first": first, "peak": peak_of_call()}))
     """
 )
 
+# glibc raises its mmap threshold to the size of each freed buffer, after which freed
+# buffers stay in the heap and are reused without new page faults: RSS would then miss
+# a second call's allocations. A fixed threshold makes every buffer of 64 KiB or more a
+# fresh mapping, returned on free, so the peak RSS of a call is what the call allocated.
+_CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2**10), "MALLOC_TRIM_THRESHOLD_": str(2**20)}
+
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_measured_peak_memory_within_budget() -> None:
-    peaks = {}
+@pytest.mark.parametrize("workers", [1, 2])
+def test_measured_peak_memory_within_budget(workers: int) -> None:
+    """A call's measured peak stays within its budget (plus 1 MiB for thread stacks and
+    small tensors). Measured on a second call in the same process: the first call also
+    pays once-per-process costs the engine does not own and cannot plan for: loaded code
+    and the BLAS library's packing workspace (MKL: ~3-4 MiB on an AVX-512 CPU, kept for
+    the process and reused by every later GEMM; the size depends on the CPU's kernels).
+    """
+    peaks, firsts = {}, {}
     for mib in (2, 6):
         res = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(mib * 2**20)],
+            [sys.executable, "-c", _CHILD, str(mib * 2**20), str(workers)],
             capture_output=True,
             text=True,
             check=True,
             timeout=120,
+            env={**os.environ, **_CHILD_ENV},
         )
-        peaks[mib] = json.loads(res.stdout.strip().splitlines()[-1])["peak"]
-    slack = 2**20  # allocator bookkeeping, BLAS workspace, small tensors
+        out = json.loads(res.stdout.strip().splitlines()[-1])
+        peaks[mib], firsts[mib] = out["peak"], out["first"]
+    slack = 2**20  # thread stacks, small tensors, allocator bookkeeping
     for mib, peak in peaks.items():
-        assert peak <= mib * 2**20 + slack, (mib, peak / 2**20)
+        assert peak <= mib * 2**20 + slack, (mib, peak / 2**20, "first call:", firsts[mib] / 2**20)
     assert peaks[6] > 2 * peaks[2]
