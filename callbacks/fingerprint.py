@@ -1,21 +1,21 @@
-"""Lightning callback: fingerprint the run's latent channels (DESIGN §1, §4).
+"""Lightning callback: fingerprint the run's latent channels (``docs/architecture.md`` §1, §4).
 
 Thin adapter: the probe set, encoding, files and W&B artifact live in infoprint.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
-from infoprint.fingerprint.capture import channel_information, encode_probe_set, fingerprint_model
+from infoprint.fingerprint.capture import channel_information, fingerprint_model
 from infoprint.fingerprint.probe import ProbeSet, select_embedding_sample, select_probe_set
-from infoprint.fingerprint.record import FINGERPRINT_FILE, RUN_FILE
-from infoprint.run import RunContext
+from infoprint.models.inference import encode_in_batches, evaluating
+from infoprint.run.context import RunContext
+from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,10 @@ class FingerprintCallback(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
         if self.every_n_steps and step % self.every_n_steps == 0:
-            was_training = pl_module.training
-            pl_module.eval()
-            mu, logvar = encode_probe_set(
-                pl_module.encode, self.probe.images, pl_module.device, self.batch_size
-            )
-            pl_module.train(was_training)
+            with evaluating(pl_module):
+                mu, logvar = encode_in_batches(
+                    pl_module.encode, self.probe.images, pl_module.device, self.batch_size
+                )
             bits = channel_information(mu, logvar)
             self._log_information(trainer, bits, step)
 
@@ -96,7 +94,7 @@ class FingerprintCallback(pl.Callback):
             "fingerprint of run %s: %s bits per channel -> %s",
             self.context.run_id,
             [round(b, 3) for b in bits],
-            self.context.output_dir / FINGERPRINT_FILE,
+            self.context.directory.fingerprint_file,
         )
 
     @rank_zero_only
@@ -104,7 +102,7 @@ class FingerprintCallback(pl.Callback):
         """Log the artifact last, so that run.json carries what later callbacks added."""
         if stage != "fit" or not self._saved or not (self.log_artifact and self.context.wandb):
             return
-        meta = json.loads((self.context.output_dir / RUN_FILE).read_text())
+        meta = self.context.directory.read_meta()
         tracking.log_fingerprint(
             self.context.output_dir, [FINGERPRINT_FILE, RUN_FILE], meta, self.context.sweep
         )

@@ -1,12 +1,10 @@
-"""Lightning callback: reconstructions and latent traversals at fit end (DESIGN §5).
+"""Lightning callback: reconstructions and latent traversals at fit end.
 
-Writes ``reconstructions.png`` and ``traversals.png`` into the job directory and logs them
+Writes ``reconstructions.png`` and ``traversals.png`` into the run directory and logs them
 to W&B when a run is active. Skipped for data that are not images.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,15 +14,18 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
 from infoprint.data.base import gather
-from infoprint.models.likelihoods import mean_output
+from infoprint.models.inference import evaluating
 from infoprint.plots.traversals import is_image_shape, tile, traversals
+from infoprint.run.context import RunContext
 
 
 class ImagesCallback(pl.Callback):
     """Log ``n_images`` reconstructions and a traversal of every channel over ±``span``."""
 
-    def __init__(self, output_dir: str, n_images: int = 8, steps: int = 9, span: float = 2.0):
-        self.output_dir = Path(output_dir)
+    def __init__(
+        self, context: RunContext, n_images: int = 8, steps: int = 9, span: float = 2.0
+    ) -> None:
+        self.output_dir = context.output_dir
         self.n_images = n_images
         self.steps = steps
         self.span = span
@@ -36,20 +37,13 @@ class ImagesCallback(pl.Callback):
             return
         rng = np.random.default_rng(0)
         x, _ = gather(dataset, rng.integers(0, len(dataset), size=self.n_images))
-        was_training = pl_module.training
-        pl_module.eval()
-        with torch.no_grad():
+        with evaluating(pl_module):
             x = torch.from_numpy(x).to(pl_module.device)
             mu, logvar = pl_module.encode(x)
-
-            def decode(z):
-                return mean_output(pl_module.likelihood, pl_module.decode(z))
-
-            recon = decode(mu)
+            recon = pl_module.decode_mean(mu)
             order = torch.argsort(_kl(mu, logvar), descending=True).tolist()
             values = torch.linspace(-self.span, self.span, self.steps, device=mu.device)
-            grid = traversals(decode, mu[0], order, values)
-        pl_module.train(was_training)
+            grid = traversals(pl_module.decode_mean, mu[0], order, values)
         images = {
             "reconstructions": tile(torch.stack([x, recon], dim=0).cpu().numpy()),
             "traversals": tile(grid),

@@ -1,7 +1,7 @@
-"""Lightning callback: disentanglement metrics of the run at fit end (DESIGN §5, issue 6).
+"""Lightning callback: disentanglement metrics of the run at fit end.
 
-Thin adapter: scoring lives in :mod:`infoprint.fingerprint.represent` and
-:mod:`infoprint.metrics`, W&B writing in :mod:`infoprint.tracking`.
+Thin adapter: scoring lives in :mod:`infoprint.metrics.scoring`, run.json in
+:class:`~infoprint.run.directory.RunDirectory`, W&B writing in :mod:`infoprint.tracking`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
 from infoprint.data.base import has_factors
-from infoprint.fingerprint.record import RUN_FILE
-from infoprint.fingerprint.represent import METRICS_KEY, metric_plan, record_metrics, score_model
-from infoprint.run import RunContext
+from infoprint.metrics.scoring import metric_plan, score_model
+from infoprint.run.context import RunContext
+from infoprint.run.directory import METRICS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class MetricsCallback(pl.Callback):
     Only datasets with ground-truth factors are scored (others are skipped with a log
     line). The scores go to the W&B run summary and the Lightning loggers as
     ``metrics/<key>`` and into ``run.json`` under ``metrics``. Must run after the
-    fingerprint callback, which writes run.json (train() puts that one first). A metric
+    fingerprint callback, which writes run.json (train.yaml lists that one first). A metric
     that fails is logged (and its error put in the W&B summary as ``metrics/error``)
     without failing the run: the trained model and its fingerprint are already saved.
     ``options`` maps metric names to their options (sample sizes); it is checked against
@@ -64,7 +64,7 @@ class MetricsCallback(pl.Callback):
             log.exception("metrics of run %s failed; run.json gets none", self.context.run_id)
             tracking.update_summary({f"{METRICS_KEY}/error": f"{type(err).__name__}: {err}"})
             return
-        record_metrics(self.context.output_dir, scores)
+        self.context.directory.record_metrics(scores)
         logged = {f"{METRICS_KEY}/{k}": v for k, v in scores.items()}
         tracking.update_summary(logged)
         for logger in trainer.loggers:
@@ -74,5 +74,5 @@ class MetricsCallback(pl.Callback):
             self.context.run_id,
             time.perf_counter() - started,
             {k: round(v, 4) for k, v in scores.items() if "/" not in k},
-            self.context.output_dir / RUN_FILE,
+            self.context.directory.run_file,
         )

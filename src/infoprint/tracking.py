@@ -1,17 +1,30 @@
-"""The one place that writes to Weights & Biases (DESIGN §5).
+"""The one place that writes to Weights & Biases (``docs/architecture.md`` §12).
 
 Runs are started with ``mode`` from the config (default ``${oc.env:WANDB_MODE,offline}``),
 so a machine without an account or network still records everything; ``wandb sync``
 uploads later. The process-wide mode is never flipped (no ``WandbLogger(offline=True)``).
+
+Self-contained run directories: artifact files are staged inside the run's own
+``wandb/`` folder (not the user-wide ``~/.local/share/wandb``), so a job folder copied to
+another machine still syncs, and nothing outside the project grows. A resumed job is a
+new W&B run (same name and group, ``resumed_from_step`` in its config); the offline runs
+of its earlier attempts are renamed ``superseded-offline-run-*`` (kept, not deleted), so
+that ``wandb sync <job>/wandb/offline-run-*`` uploads one run per job, never a killed
+attempt as a separate crashed run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import wandb
+
+from infoprint.run.layout import WANDB_DIR
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +43,13 @@ def start_run(
     job_type: str,
     config: dict[str, Any],
     tags: list[str] | None = None,
+    supersede_earlier: bool = False,
 ) -> Any:
-    """Start a W&B run (or return None for ``mode=disabled``) with its files in ``directory``."""
+    """Start a W&B run (or return None for ``mode=disabled``) with its files in ``directory``.
+
+    ``supersede_earlier`` (a resumed job): earlier offline runs in ``directory/wandb`` are
+    renamed ``superseded-offline-run-*`` first.
+    """
     if mode not in ("online", "offline", "disabled", "shared"):
         raise ValueError(
             f"logger.mode must be online, offline or disabled, got {mode!r} "
@@ -40,6 +58,8 @@ def start_run(
     if mode == "disabled":
         return None
     directory.mkdir(parents=True, exist_ok=True)
+    if supersede_earlier:
+        supersede_offline_runs(directory / WANDB_DIR)
     run = wandb.init(
         project=project,
         entity=entity,
@@ -57,6 +77,30 @@ def start_run(
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)
     return run
+
+
+def supersede_offline_runs(wandb_dir: Path) -> list[Path]:
+    """Rename ``offline-run-*`` folders of killed attempts to ``superseded-offline-run-*``."""
+    renamed = []
+    for run_dir in sorted(wandb_dir.glob("offline-run-*")):
+        target = run_dir.with_name(f"superseded-{run_dir.name}")
+        run_dir.rename(target)
+        renamed.append(target)
+    return renamed
+
+
+@contextmanager
+def staging_in(directory: Path) -> Iterator[Path]:
+    """Stage artifact files under ``directory`` (W&B reads WANDB_DATA_DIR when it stages)."""
+    old = os.environ.get("WANDB_DATA_DIR")
+    os.environ["WANDB_DATA_DIR"] = str(directory)
+    try:
+        yield directory
+    finally:
+        if old is None:
+            os.environ.pop("WANDB_DATA_DIR", None)
+        else:
+            os.environ["WANDB_DATA_DIR"] = old
 
 
 def active_run_ids() -> dict[str, str] | None:
@@ -90,10 +134,11 @@ def log_fingerprint(directory: Path, files: list[str], meta: dict[str, Any], swe
     name = f"fingerprint-{meta['run_id']}"
     if wandb.run is None:
         return ""
-    artifact = wandb.Artifact(name, type=FINGERPRINT_ARTIFACT_TYPE, metadata=meta)
-    for file in files:
-        artifact.add_file(str(directory / file), name=file)
-    wandb.run.log_artifact(artifact, aliases=["latest"], tags=[_tag(sweep)])
+    with staging_in(directory / WANDB_DIR / "data"):
+        artifact = wandb.Artifact(name, type=FINGERPRINT_ARTIFACT_TYPE, metadata=meta)
+        for file in files:
+            artifact.add_file(str(directory / file), name=file)
+        wandb.run.log_artifact(artifact, aliases=["latest"], tags=[_tag(sweep)])
     return name
 
 
@@ -101,9 +146,10 @@ def log_checkpoint(path: Path, run_id: str) -> None:
     """Log a checkpoint as a W&B ``model`` artifact."""
     if wandb.run is None:
         return
-    artifact = wandb.Artifact(f"model-{run_id}", type="model")
-    artifact.add_file(str(path), name=path.name)
-    wandb.run.log_artifact(artifact, aliases=["latest"])
+    with staging_in(path.parent / WANDB_DIR / "data"):
+        artifact = wandb.Artifact(f"model-{run_id}", type="model")
+        artifact.add_file(str(path), name=path.name)
+        wandb.run.log_artifact(artifact, aliases=["latest"])
 
 
 def log_analysis(

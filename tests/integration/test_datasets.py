@@ -69,10 +69,10 @@ def user_folder(directory: Path) -> Path:
 CASES = {
     "digits": (["data=digits"], None),
     "ring": (
-        ["data=ring", "likelihood.name=gaussian", "net.activation=tanh", "fingerprint.size=200"],
+        ["data=ring", "likelihood=gaussian", "net.activation=tanh", "fingerprint.size=200"],
         None,
     ),
-    "pinwheel": (["data=pinwheel", "likelihood.name=gaussian"], None),
+    "pinwheel": (["data=pinwheel", "likelihood=gaussian"], None),
     "dsprites": (["data=dsprites", "data.dataset.resolution=32"], tiny_dsprites),
     "user_npz": (["data=images", "data.dataset.name=user_npz"], user_npz),
     "user_folder": (["data=images", "data.dataset.name=user_folder"], user_folder),

@@ -15,7 +15,7 @@ from wandb.proto import wandb_internal_pb2
 
 from infoprint.data.sprites import ProceduralSprites
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.fingerprint.represent import metric_plan
+from infoprint.metrics.scoring import metric_plan
 from infoprint.tasks.train import train
 from support import TINY_TRAIN, compose_config
 

@@ -14,8 +14,9 @@ from omegaconf import open_dict
 
 import infoprint.tasks.train as train_module
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.run.directory import RunDirectory
 from infoprint.tasks.config import ConfigError
-from infoprint.tasks.train import plan_attempt, train
+from infoprint.tasks.train import train
 from support import CONF, TINY_TRAIN, compose_config, run_script
 
 # FactorVAE's 6 × 1000 discriminator costs ~0.1 s a step on one CPU thread; tests shrink it.
@@ -151,7 +152,7 @@ def test_interrupted_job_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     ]
     cfg = tiny_cfg(tmp_path, overrides)
     with open_dict(cfg):
-        cfg.log_checkpoint = True
+        cfg.callbacks.checkpoint.log_artifact = True
     job = Path(cfg.paths.output_dir)
     callbacks = train_module._callbacks
     with monkeypatch.context() as patch:
@@ -167,13 +168,18 @@ def test_interrupted_job_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     assert result["status"] == "resumed"
     fp = Fingerprint.load(job)
     assert fp.run_id == result["run_id"] and fp.meta["steps"] == 40
-    resumed = column(metrics(job / "csv" / "resumed-20" / "metrics.csv"), "train/loss")
-    assert resumed and min(step for step, _ in resumed) >= 20
+    # one metrics log: the killed attempt's rows up to step 20, then the resumed attempt's
+    logged = column(metrics(job / "csv" / "metrics.csv"), "train/loss")
+    steps = [step for step, _ in logged]
+    assert steps == sorted(set(steps)) and steps[0] < 20 and steps[-1] >= 39
+    assert not (job / "csv" / "resumed-20").exists()
     assert not (job / "error.txt").exists() and (job / "error.1.txt").is_file()
     assert sorted(p.name for p in job.glob("*.ckpt")) == ["last.ckpt"]
     assert not any(job.glob("last-v*.ckpt"))
+    # wandb sync <job>/wandb/offline-run-* uploads one run: the killed one is superseded
     runs = sorted((job / "wandb").glob("offline-run-*"))
-    assert len(runs) == 2 and runs[-1].name.endswith(fp.run_id)
+    assert len(runs) == 1 and runs[-1].name.endswith(fp.run_id)
+    assert len(list((job / "wandb").glob("superseded-offline-run-*"))) == 1
     # last.ckpt logged as the W&B model artifact of the resumed run
     assert wandb_records_contain(runs[-1], f"model-{fp.run_id}".encode())
 
@@ -201,7 +207,7 @@ FINISHED = ["fingerprint.npz", "run.json"]
 def test_plan_attempt(tmp_path, files, mode, skip, resume):
     for name in files:
         (tmp_path / name).touch()
-    attempt = plan_attempt(tmp_path, mode)
+    attempt = RunDirectory(tmp_path).plan(mode)
     assert attempt.skip == skip and (attempt.checkpoint is not None) == resume
 
 
@@ -248,7 +254,7 @@ def test_study_presets_compose_with_their_grid(method):
     assert cfg.data.dataset.resolution == 64 and cfg.data.batch_size == 64
     assert cfg.net._target_.endswith("ConvNet") and cfg.net.latent_dim == 10
     assert cfg.optim.lr == 1e-4 and list(cfg.optim.betas) == [0.9, 0.999]
-    assert cfg.trainer.max_steps == 300_000 and cfg.likelihood.name == "bernoulli"
+    assert cfg.trainer.max_steps == 300_000 and cfg.likelihood._target_.endswith("Bernoulli")
     smoke = compose_with_hydra([f"experiment=dsprites_{method}", "trainer=smoke", "seed=0"])
     assert smoke.trainer.max_steps == 200
     # the same shrink through the sweeper's own params (quoted: not a sweep of hydra keys)

@@ -2,8 +2,8 @@
 
 For each hotspot, the representative is the member channel closest to the hotspot's
 medoid (smallest summed distance to the other members, in the distance the hotspot was
-found with). Its run's decoder is rebuilt from the job directory (``.hydra/config.yaml``
-and ``last.ckpt``, loaded with ``weights_only=True``); the channel sweeps the range its
+found with). Its run's model is rebuilt from the run's ``last.ckpt`` alone (loaded with
+``weights_only=True``; the checkpoint describes its model); the channel sweeps the range its
 posterior means span on the probe set while the other channels stay at a probe image's
 posterior mean (Murphy, Dillavou & Bassett 2025, Sec. 4; Higgins et al. 2017).
 """
@@ -16,20 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.models.likelihoods import mean_output
 from infoprint.plots.traversals import is_image_shape, traversals
-
-CHECKPOINT_FILE = "last.ckpt"
+from infoprint.run.directory import CheckpointError, RunDirectory
 
 
 class TraversalUnavailable(RuntimeError):
-    """The run's decoder cannot be rebuilt (no checkpoint, config or image data)."""
+    """The run's decoder cannot be rebuilt (no or unreadable checkpoint, no image data)."""
 
 
 @dataclass
@@ -51,27 +47,19 @@ def representative(structure: EnsembleStructure, clustering: Clustering, label: 
 
 
 def load_decoder(job_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The run's decoder (mean of the likelihood), rebuilt from its job directory."""
-    config_path, checkpoint = job_dir / ".hydra" / "config.yaml", job_dir / CHECKPOINT_FILE
-    for path in (config_path, checkpoint):
-        if not path.is_file():
-            raise TraversalUnavailable(f"{path}: not found (needed to rebuild the decoder)")
-    cfg = OmegaConf.load(config_path)
-    run = Fingerprint.load(job_dir).meta
-    shape = run.get("observation_shape")
+    """The run's decoder (mean of the likelihood), rebuilt from its ``last.ckpt``."""
+    run = RunDirectory(job_dir)
+    shape = run.load_fingerprint().meta.get("observation_shape")
     if shape is None or not is_image_shape(shape):
         raise TraversalUnavailable(f"{job_dir}: observation shape {shape} is not an image")
-    net = instantiate(cfg.net, observation_shape=list(shape))
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    net.load_state_dict(
-        {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
-    )
-    net.eval()
-    likelihood = str(cfg.likelihood.name)
+    try:
+        model = run.load_model()
+    except CheckpointError as err:
+        raise TraversalUnavailable(str(err)) from err
 
     @torch.no_grad()
     def decode(z: torch.Tensor) -> torch.Tensor:
-        return mean_output(likelihood, net.decode(z))
+        return model.decode_mean(z)
 
     return decode
 

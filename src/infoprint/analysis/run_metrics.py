@@ -34,7 +34,7 @@ from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering
 from infoprint.analysis.results import write_table
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.fingerprint.represent import METRICS_KEY
+from infoprint.run.directory import METRICS_KEY
 
 RUN_METRICS_FILE = "run_metrics.csv"
 PERMUTATIONS = 9999

@@ -7,7 +7,6 @@ the VAE class. Per-channel information (bits) follows Murphy, Dillavou & Bassett
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,22 +15,7 @@ import torch
 from infoprint.fingerprint.probe import ProbeSet
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import GaussianChannels, information
-
-Encoder = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
-@torch.no_grad()
-def encode_probe_set(
-    encode: Encoder, images: np.ndarray, device: torch.device, batch_size: int = 500
-) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior means and log-variances [N, d] (float32) of the probe images."""
-    mus, logvars = [], []
-    for start in range(0, len(images), batch_size):
-        x = torch.from_numpy(images[start : start + batch_size]).to(device)
-        mu, logvar = encode(x)
-        mus.append(mu.float().cpu())
-        logvars.append(logvar.float().cpu())
-    return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+from infoprint.models.inference import encode_in_batches, evaluating
 
 
 def channel_information(mu: np.ndarray, logvar: np.ndarray) -> list[float]:
@@ -48,14 +32,10 @@ def fingerprint_model(
 ) -> Fingerprint:
     """Encode ``probe`` (and the optional ``embedding`` sample) with ``model`` in eval mode."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        mu, logvar = encode_probe_set(model.encode, probe.images, device, batch_size)
+    with evaluating(model):
+        mu, logvar = encode_in_batches(model.encode, probe.images, device, batch_size)
         if embedding is not None:
-            e_mu, e_logvar = encode_probe_set(model.encode, embedding.images, device, batch_size)
-    finally:
-        model.train(was_training)
+            e_mu, e_logvar = encode_in_batches(model.encode, embedding.images, device, batch_size)
     meta = {
         **meta,
         "probe_digest": probe.digest,

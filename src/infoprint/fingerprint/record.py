@@ -1,6 +1,7 @@
 """The fingerprint record: a run's posteriors on the probe set plus its run.json.
 
-Layout of a job directory (DESIGN §4)::
+What a run directory holds (``docs/architecture.md`` §3, §4; file names in
+:mod:`infoprint.run.layout`)::
 
     fingerprint.npz   mu [N, d] float32, logvar [N, d] float32, probe_index [N] int64,
                       factors [N, K] int64 (optional); optionally a larger embedding
@@ -12,6 +13,11 @@ Layout of a job directory (DESIGN §4)::
 
 Both files are written atomically (temp file, then rename) and loaded without pickle;
 every loading error names the file and what was expected.
+
+Physical bounds: the analysis forms variances exp(logvar) and Bhattacharyya coefficients in
+float32 by default, where exp overflows above 88. A fingerprint is refused (with the run's
+file named) when |logvar| > ``LOGVAR_BOUND`` (80: a standard deviation outside
+[4e-18, 2e17]) or |mu| > ``MU_BOUND`` (1e15), instead of turning into NaN mid-analysis.
 """
 
 from __future__ import annotations
@@ -27,9 +33,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE
+
 SCHEMA_VERSION = 1
-FINGERPRINT_FILE = "fingerprint.npz"
-RUN_FILE = "run.json"
+LOGVAR_BOUND = 80.0
+"""Largest |logvar| accepted: exp(±80) and sums of two stay finite in float32."""
+MU_BOUND = 1e15
+"""Largest |mu| accepted: differences and squares stay finite in float32."""
 REQUIRED_META = ("schema_version", "run_id", "probe_digest")
 
 
@@ -94,9 +104,7 @@ class Fingerprint:
         meta = {"schema_version": SCHEMA_VERSION, **self.meta}
         _validate(self.arrays(), meta, directory)
         _atomic_write(directory / FINGERPRINT_FILE, lambda f: np.savez(f, **self.arrays()), "wb")
-        _atomic_write(
-            directory / RUN_FILE, lambda f: json.dump(meta, f, indent=2, sort_keys=True), "w"
-        )
+        atomic_write_json(directory / RUN_FILE, meta)
         self.meta, self.path = meta, directory
         return directory
 
@@ -133,17 +141,9 @@ class Fingerprint:
         )
 
 
-def update_meta(directory: str | os.PathLike, values: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``values`` into the run.json of a saved fingerprint (atomic rewrite of run.json).
-
-    The fingerprint is loaded (and so validated) first; the npz is left untouched.
-    """
-    fingerprint = Fingerprint.load(directory)
-    meta = {**fingerprint.meta, **values}
-    _atomic_write(
-        Path(directory) / RUN_FILE, lambda f: json.dump(meta, f, indent=2, sort_keys=True), "w"
-    )
-    return meta
+def atomic_write_json(path: Path, values: dict[str, Any]) -> None:
+    """Write ``values`` as indented, key-sorted JSON to ``path`` atomically."""
+    _atomic_write(path, lambda f: json.dump(values, f, indent=2, sort_keys=True), "w")
 
 
 def _validate(arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Path) -> None:
@@ -171,8 +171,7 @@ def _validate(arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Pa
             f"{npz_path}: probe_index must be integer [{mu.shape[0]}], got "
             f"{index.dtype} {index.shape}"
         )
-    if not (np.isfinite(mu).all() and np.isfinite(logvar).all()):
-        raise FingerprintError(f"{npz_path}: mu or logvar contains NaN or infinity")
+    _check_bounds(mu, logvar, npz_path, "")
     _validate_embedding(arrays, mu.shape[1], npz_path)
     factors = arrays.get("factors")
     if factors is not None:
@@ -203,8 +202,20 @@ def _validate_embedding(arrays: dict[str, np.ndarray], width: int, npz_path: Pat
         )
     if e_index.shape != (e_mu.shape[0],) or e_index.dtype.kind not in "iu":
         raise FingerprintError(f"{npz_path}: embedding_index must be integer [{e_mu.shape[0]}]")
-    if not (np.isfinite(e_mu).all() and np.isfinite(e_logvar).all()):
-        raise FingerprintError(f"{npz_path}: embedding sample contains NaN or infinity")
+    _check_bounds(e_mu, e_logvar, npz_path, "embedding_")
+
+
+def _check_bounds(mu: np.ndarray, logvar: np.ndarray, npz_path: Path, prefix: str) -> None:
+    """Refuse NaN, infinity and values outside the physical bounds (module docstring)."""
+    for name, values, bound in (("mu", mu, MU_BOUND), ("logvar", logvar, LOGVAR_BOUND)):
+        if not np.isfinite(values).all():
+            raise FingerprintError(f"{npz_path}: {prefix}{name} contains NaN or infinity")
+        worst = float(np.abs(values).max(initial=0.0))
+        if worst > bound:
+            raise FingerprintError(
+                f"{npz_path}: {prefix}{name} reaches {worst:.3g}, outside ±{bound:g}: its "
+                f"Bhattacharyya coefficients would overflow (a diverged or broken encoder)"
+            )
 
 
 def _atomic_write(path: Path, write: Callable[[IO], None], mode: str) -> None:

@@ -14,7 +14,8 @@ Modules (import the metric functions from them, e.g.
 - :mod:`.sparsity`: normalised Hoyer sparsity;
 - :mod:`.iwae`: IWAE estimate of log p(x) (torch);
 - :mod:`.sampling`: input checks and ``sample_codes_and_factors``;
-- :mod:`.registry`: metrics by name and ``compute_metrics``.
+- :mod:`.registry`: metrics by name and ``compute_metrics``;
+- :mod:`.scoring`: a model (``encode``) as a representation function, scored by plan.
 
 The package namespace re-exports only the registry API and the sampling helper, so that
 ``infoprint.metrics.mig`` (and ``.dci``, ``.sap``, ``.modularity``) stay the modules rather

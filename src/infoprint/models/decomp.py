@@ -15,13 +15,12 @@ D compares the aggregate posterior q(z) (the batch's codes) with the prior:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import torch
 
 from infoprint.models.objectives import Logs, Objective, Posterior, check_non_negative
-from infoprint.models.priors import Prior, make_prior
+from infoprint.models.priors import Prior, StandardNormal
 
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
@@ -79,9 +78,9 @@ DIVERGENCES: dict[str, Divergence] = {
 class DecompVAE(Objective):
     """β·KL(q(z|x) || p(z)) + α·D(q(z), p(z)) (Mathieu et al. 2019, Eq. 7).
 
-    ``prior`` is a mapping with ``name`` (normal | student_t | spike_slab | mixture) and
-    that prior's parameters. Logs ``kl_prior`` (KL to this prior) and ``divergence`` (D).
-    With the normal prior and α = 0 it is the β-VAE.
+    ``prior`` is a :class:`~infoprint.models.priors.Prior` (``conf/model/prior/*.yaml``
+    chooses it by ``_target_``; default the standard normal). Logs ``kl_prior`` (KL to
+    this prior) and ``divergence`` (D). With the normal prior and α = 0 it is the β-VAE.
     """
 
     name = "decomp_vae"
@@ -90,7 +89,7 @@ class DecompVAE(Objective):
         self,
         beta: float = 1.0,
         alpha: float = 0.0,
-        prior: Mapping[str, Any] | None = None,
+        prior: Prior | None = None,
         divergence: str = "mmd",
     ) -> None:
         super().__init__()
@@ -100,7 +99,9 @@ class DecompVAE(Objective):
             )
         self.beta = check_non_negative("beta", beta)
         self.alpha = check_non_negative("alpha", alpha)
-        self.prior = make_prior(prior if prior is not None else {"name": "normal"})
+        if prior is not None and not isinstance(prior, Prior):
+            raise ValueError(f"model.prior must be a prior (conf/model/prior), got {prior!r}")
+        self.prior = prior if prior is not None else StandardNormal()
         self.divergence = DIVERGENCES[divergence]
 
     def regulariser(self, posterior: Posterior, step: int) -> tuple[torch.Tensor, Logs]:

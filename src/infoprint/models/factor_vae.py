@@ -6,14 +6,15 @@ shuffled independently across the batch, a sample of Π_k q(z_k) (class 1, Kim &
 (Eq. 3): TC ≈ E[log D(z) / (1 − D(z))] = E[logit_0(z) − logit_1(z)].
 
 As in disentanglement_lib, the VAE and D are both updated once per training step on the
-same batch and the same codes, the VAE with the run's optimiser and D with its own
-Adam(1e-4, (0.5, 0.9)). Unlike disentanglement_lib, whose two ``minimize`` calls each
-advance the global step, one training step here advances the step counter once.
+same batch and the same codes, the VAE with the run's optimiser (``optim``) and D with its
+own (``model.discriminator_optim``, a partial optimiser: Adam(1e-4, (0.5, 0.9))). Unlike
+disentanglement_lib, whose two ``minimize`` calls each advance the global step, one
+training step here advances the step counter once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,7 @@ from torch.func import functional_call
 
 from infoprint.models.nets import Discriminator
 from infoprint.models.objectives import AdversarialObjective, Logs, Posterior, check_non_negative
+from infoprint.models.vae import OptimizerFactory
 
 
 def permute_dims(z: torch.Tensor) -> torch.Tensor:
@@ -41,16 +43,12 @@ class FactorVAE(AdversarialObjective):
         latent_dim: int = 10,
         discriminator_hidden: int = 1000,
         discriminator_layers: int = 6,
-        discriminator_lr: float = 1e-4,
-        discriminator_betas: Sequence[float] = (0.5, 0.9),
+        discriminator_optim: OptimizerFactory | None = None,
     ) -> None:
         super().__init__()
-        if discriminator_lr <= 0:
-            raise ValueError(f"model.discriminator_lr must be > 0, got {discriminator_lr}")
         self.gamma = check_non_negative("gamma", gamma)
         self.discriminator = Discriminator(latent_dim, discriminator_hidden, discriminator_layers)
-        self.discriminator_lr = float(discriminator_lr)
-        self.discriminator_betas = (float(discriminator_betas[0]), float(discriminator_betas[1]))
+        self.discriminator_optim = discriminator_optim or _default_discriminator_optim
 
     def _frozen_discriminator(self, z: torch.Tensor) -> torch.Tensor:
         """D(z) with D's parameters detached: gradients reach z, never D."""
@@ -72,8 +70,9 @@ class FactorVAE(AdversarialObjective):
         return loss, {"discriminator/loss": loss, "discriminator/accuracy": accuracy}
 
     def adversary_optimizer(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(
-            self.discriminator.parameters(),
-            lr=self.discriminator_lr,
-            betas=self.discriminator_betas,
-        )
+        return self.discriminator_optim(self.discriminator.parameters())
+
+
+def _default_discriminator_optim(params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """disentanglement_lib's discriminator optimiser: Adam(1e-4, betas (0.5, 0.9))."""
+    return torch.optim.Adam(params, lr=1e-4, betas=(0.5, 0.9))

@@ -10,8 +10,7 @@ wanted of the representation: heavier-tailed independent channels (Student-t), s
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch.distributions import (
@@ -132,20 +131,3 @@ class GaussianMixture(Prior):
         )
         weights = Categorical(logits=locs.new_zeros(2 * dim), validate_args=False)
         return MixtureSameFamily(weights, components, validate_args=False)
-
-
-PRIORS: dict[str, type[Prior]] = {
-    cls.name: cls for cls in (StandardNormal, StudentT, SpikeAndSlab, GaussianMixture)
-}
-
-
-def make_prior(config: Mapping[str, Any]) -> Prior:
-    """The prior named by ``config["name"]`` with the rest of ``config`` as parameters."""
-    params = dict(config)
-    name = params.pop("name", None)
-    if name not in PRIORS:
-        raise ValueError(f"model.prior.name must be one of {sorted(PRIORS)}, got {name!r}")
-    try:
-        return PRIORS[name](**params)
-    except TypeError as err:
-        raise ValueError(f"model.prior ({name}): {err}") from err

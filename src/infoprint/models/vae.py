@@ -10,14 +10,17 @@ training steps for every objective.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from infoprint.models.likelihoods import LIKELIHOODS, reconstruction_loss
+from infoprint.models.likelihoods import Bernoulli, Likelihood
 from infoprint.models.objectives import AdversarialObjective, Logs, Objective, Posterior
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -34,7 +37,12 @@ class StepLoss:
 
 
 class VAE(pl.LightningModule):
-    """Variational auto-encoder trained with Adam on ``reconstruction + regulariser``.
+    """Variational auto-encoder trained on ``reconstruction + regulariser``.
+
+    ``optim`` builds the optimiser from the net's parameters (a partial optimiser, config
+    ``optim``; default Adam(1e-4)). Build it through
+    :func:`infoprint.models.builder.build_model`, which also stores the model's description
+    in its checkpoints.
 
     Logs ``train/loss``, ``train/reconstruction``, ``train/kl`` and ``train/kl/<k>`` (nats,
     per channel k) plus whatever the objective reports, against ``trainer/global_step``,
@@ -47,24 +55,14 @@ class VAE(pl.LightningModule):
         self,
         net: nn.Module,
         objective: Objective,
-        likelihood: str = "bernoulli",
-        likelihood_scale: float = 1.0,
-        lr: float = 1e-4,
-        betas: tuple[float, float] = (0.9, 0.999),
+        likelihood: Likelihood | None = None,
+        optim: OptimizerFactory | None = None,
     ) -> None:
         super().__init__()
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(
-                f"likelihood.name must be one of {sorted(LIKELIHOODS)}, got {likelihood!r}"
-            )
-        if lr <= 0:
-            raise ValueError(f"optim.lr must be > 0, got {lr}")
         self.net = net
         self.objective = objective
-        self.likelihood = likelihood
-        self.likelihood_scale = likelihood_scale
-        self.lr = lr
-        self.betas = tuple(betas)
+        self.likelihood = likelihood if likelihood is not None else Bernoulli()
+        self.optim = optim if optim is not None else _default_optim
         self.automatic_optimization = not isinstance(objective, AdversarialObjective)
 
     @property
@@ -77,6 +75,10 @@ class VAE(pl.LightningModule):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.net.decode(z)
 
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """The likelihood's mean for codes ``z``: what a traversal shows."""
+        return self.likelihood.mean(self.net.decode(z))
+
     def posterior(self, x: torch.Tensor) -> Posterior:
         mu, logvar = self.encode(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
@@ -86,9 +88,7 @@ class VAE(pl.LightningModule):
         """The VAE loss on batch ``x`` at training step ``step``; raises on a non-finite loss."""
         posterior = self.posterior(x)
         output = self.decode(posterior.z)
-        reconstruction = reconstruction_loss(
-            self.likelihood, x, output, self.likelihood_scale
-        ).mean()
+        reconstruction = self.likelihood.nll(x, output).mean()
         regulariser, extra = self.objective.regulariser(posterior, step)
         loss = reconstruction + regulariser
         if not torch.isfinite(loss):
@@ -136,10 +136,15 @@ class VAE(pl.LightningModule):
             self.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
 
     def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
-        vae = torch.optim.Adam(self.net.parameters(), lr=self.lr, betas=self.betas)
+        vae = self.optim(self.net.parameters())
         if self.automatic_optimization:
             return vae
         return [vae, self.objective.adversary_optimizer()]
+
+
+def _default_optim(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    """disentanglement_lib's optimiser: Adam(1e-4, betas (0.9, 0.999))."""
+    return torch.optim.Adam(params, lr=1e-4)
 
 
 def _no_closure() -> None:

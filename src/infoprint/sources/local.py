@@ -1,8 +1,11 @@
 """Fingerprints from a directory tree: one sweep, several sweeps, or a shared file system.
 
-A job directory is any directory holding ``run.json``, ``fingerprint.npz``, Hydra's
-``.hydra/`` or a job's ``error.txt``. Jobs without a readable fingerprint (failed,
-still running, corrupt) are listed in ``skipped`` with the reason, not raised.
+A run directory is any directory holding one of the markers of
+:data:`infoprint.run.layout.MARKERS` (``run.json``, ``fingerprint.npz``, ``.hydra/``,
+``error.txt``, ``last.ckpt``). Runs without a readable fingerprint (failed, still running,
+corrupt) are listed in ``skipped`` with the reason, never raised; so is a second copy of a
+run already read (the same run id in two folders, e.g. a copied job folder): the first in
+path order is kept.
 """
 
 from __future__ import annotations
@@ -11,17 +14,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from infoprint.fingerprint.record import (
-    FINGERPRINT_FILE,
-    RUN_FILE,
-    Fingerprint,
-    FingerprintError,
-)
+from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.run.directory import RunDirectory
+from infoprint.run.layout import NOT_RUNS
 from infoprint.sources.base import SkippedRun
-
-ERROR_FILE = "error.txt"
-_MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, ".hydra")
-_NOT_JOBS = {"wandb", "csv", "analysis", ".hydra", "__pycache__"}
 
 
 def latest_sweep(root: str | Path = "multirun") -> Path:
@@ -40,25 +36,18 @@ def find_job_dirs(path: Path) -> list[Path]:
     """Job directories at or below ``path``, sorted (numerically where names are numbers)."""
     jobs = []
     for directory, subdirs, files in os.walk(path):
-        names = set(files) | set(subdirs)
-        if any(marker in names for marker in _MARKERS):
-            jobs.append(Path(directory))
+        if RunDirectory.holds_run(Path(directory), set(files) | set(subdirs)):
+            if not RunDirectory(directory).is_analysis():
+                jobs.append(Path(directory))
             subdirs[:] = []  # a job directory holds no other jobs
         else:
-            subdirs[:] = [d for d in subdirs if d not in _NOT_JOBS]
+            subdirs[:] = [d for d in subdirs if d not in NOT_RUNS]
     return sorted(jobs, key=_natural_key)
 
 
 def _natural_key(path: Path) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in path.parts)
-
-
-def _failure(job: Path) -> str:
-    error = job / ERROR_FILE
-    if not error.is_file():
-        return "no fingerprint.npz (job unfinished or killed)"
-    lines = [line for line in error.read_text(errors="replace").splitlines() if line.strip()]
-    return f"job failed: {lines[-1].strip() if lines else 'see ' + str(error)}"
+    """Numbers before names, numbers in numeric order: 2 < 10 < 10copy < analysis_old."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.parts)
 
 
 class LocalSource:
@@ -75,11 +64,21 @@ class LocalSource:
 
     def iter_fingerprints(self) -> Iterator[Fingerprint]:
         self.skipped = []
+        seen: dict[str, Path] = {}
         for job in find_job_dirs(self.path):
-            if not (job / FINGERPRINT_FILE).is_file():
-                self.skipped.append(SkippedRun(str(job), _failure(job)))
+            run = RunDirectory(job)
+            if not run.fingerprint_file.is_file():
+                self.skipped.append(SkippedRun(str(job), run.failure_reason()))
                 continue
             try:
-                yield Fingerprint.load(job)
+                fingerprint = run.load_fingerprint()
             except FingerprintError as err:
                 self.skipped.append(SkippedRun(str(job), str(err)))
+                continue
+            if fingerprint.run_id in seen:
+                self.skipped.append(SkippedRun(
+                    str(job), f"run {fingerprint.run_id} again (first read from "
+                    f"{seen[fingerprint.run_id]}): a copied job folder; counted once"))  # fmt: skip
+                continue
+            seen[fingerprint.run_id] = job
+            yield fingerprint

@@ -1,15 +1,27 @@
-"""Early checks of a composed config: a wrong key fails before any training starts."""
+"""Checks of a composed config, run before any work: a wrong key fails naming the key.
+
+One owner for config validation (``docs/architecture.md`` §11). Every object node
+(``_target_``) is checked against its class's signature: unknown arguments and values of
+the wrong type (``model.beta=abc``) fail with the key and the expected type; value ranges
+are the classes' own checks, run by building the objects before data are loaded.
+"""
 
 from __future__ import annotations
 
+import inspect
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
+from infoprint.errors import ConfigError
+from infoprint.run.directory import RERUN_MODES
 
-class ConfigError(ValueError):
-    """A config value is missing or outside what is allowed."""
+__all__ = ["ConfigError", "check_object_node", "check_train_config", "rerun_mode"]
 
-
-RERUN_MODES = ("skip", "resume", "overwrite")
 DEFAULT_RERUN = "skip"
 
 
@@ -28,9 +40,79 @@ def _require(cfg: DictConfig, key: str) -> object:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _expects(hint: Any) -> set[type]:
+    """The scalar types a type hint admits among int, float, bool, str (empty: not checked)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_expects(h) for h in typing.get_args(hint)))
+    return {hint} & {int, float, bool, str}
+
+
+def _check_value(value: Any, hint: Any, key: str) -> None:
+    expected = _expects(hint)
+    if not expected or value is None or isinstance(value, Mapping | list):
+        return
+    if float in expected and _is_number(value):
+        return
+    if int in expected and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if type(value) in expected:
+        return
+    names = " or ".join(sorted("a number" if t is float else t.__name__ for t in expected))
+    raise ConfigError(f"{key} must be {names}, got {value!r} ({type(value).__name__})")
+
+
+def check_object_node(node: Any, key: str) -> None:
+    """Check a ``_target_`` node (and nested ones) against its class's signature."""
+    if not isinstance(node, Mapping):
+        return
+    for name, value in node.items():
+        if isinstance(value, Mapping):
+            check_object_node(value, f"{key}.{name}")
+    target = node.get("_target_")
+    if target is None:
+        return
+    try:
+        cls = get_object(str(target))
+    except Exception as err:
+        raise ConfigError(f"{key}._target_: cannot import {target!r} ({err})") from err
+    function = cls.__init__ if inspect.isclass(cls) else cls
+    params = inspect.signature(function).parameters
+    try:
+        hints = typing.get_type_hints(function)
+    except (NameError, TypeError):
+        hints = {}
+    open_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    allowed = [p for p in params if p not in ("self", "args", "kwargs")]
+    for name, value in node.items():
+        if name.startswith("_"):
+            continue
+        if name not in params and not open_kwargs:
+            raise ConfigError(f"{key}.{name}: not an argument of {target}; allowed: {allowed}")
+        _check_value(value, hints.get(name), f"{key}.{name}")
+
+
+def _check_optimizer(node: Any, key: str) -> None:
+    lr = node.get("lr") if isinstance(node, Mapping) else None
+    if not _is_number(lr) or lr <= 0:
+        raise ConfigError(f"{key}.lr must be a positive number, got {lr!r}")
+
+
+def _objects(cfg: DictConfig) -> dict[str, Any]:
+    return {
+        key: OmegaConf.to_container(cfg[key], resolve=True)
+        for key in ("model", "net", "likelihood", "optim", "data")
+    }
+
+
 def check_train_config(cfg: DictConfig) -> None:
-    """Validate the keys train() relies on; messages name the key and what is allowed."""
-    for key in ("data.dataset", "model", "net", "trainer", "logger", "fingerprint"):
+    """Validate everything train() relies on before any data are loaded."""
+    for key in ("data.dataset", "model", "net", "likelihood", "optim", "trainer", "logger",
+                "fingerprint"):  # fmt: skip
         _require(cfg, key)
     seed = _require(cfg, "seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -38,19 +120,42 @@ def check_train_config(cfg: DictConfig) -> None:
     name = str(_require(cfg, "sweep_name"))
     if not name or "/" in name or name.startswith("."):
         raise ConfigError(f"sweep_name must be a plain directory name, got {name!r}")
-    for key in ("fingerprint.size", "fingerprint.seed", "fingerprint.batch_size"):
+    for key in ("fingerprint.size", "fingerprint.seed", "fingerprint.batch_size",
+                "fingerprint.every_n_steps", "fingerprint.embedding_size"):  # fmt: skip
         value = _require(cfg, key)
-        if not isinstance(value, int) or value < 0:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{key} must be a non-negative integer, got {value!r}")
     if cfg.fingerprint.size < 2:
         raise ConfigError(f"fingerprint.size must be >= 2, got {cfg.fingerprint.size}")
     steps = cfg.trainer.get("max_steps")
-    if not isinstance(steps, int) or steps < 1:
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ConfigError(f"trainer.max_steps must be a positive integer, got {steps!r}")
-    lr = _require(cfg, "optim.lr")
-    if not isinstance(lr, int | float) or lr <= 0:
-        raise ConfigError(f"optim.lr must be a positive number, got {lr!r}")
     rerun_mode(cfg)
-    log_checkpoint = OmegaConf.select(cfg, "log_checkpoint", default=False)
-    if not isinstance(log_checkpoint, bool):
-        raise ConfigError(f"log_checkpoint must be true or false, got {log_checkpoint!r}")
+    objects = _objects(cfg)
+    for key, node in objects.items():
+        check_object_node(node, key)
+    _check_optimizer(objects["optim"], "optim")
+    if isinstance(objects["model"].get("discriminator_optim"), Mapping):
+        _check_optimizer(objects["model"]["discriminator_optim"], "model.discriminator_optim")
+    for key, node in (cfg.get("callbacks") or {}).items():
+        if not (isinstance(node, Mapping) and node.get("_partial_")):
+            raise ConfigError(
+                f"callbacks.{key} must be a callback node with _partial_: true (train() "
+                f"passes the run's context to every callback)"
+            )
+        check_object_node(OmegaConf.to_container(node, resolve=True), f"callbacks.{key}")
+    _check_builds(objects)
+
+
+def _check_builds(objects: dict[str, Any]) -> None:
+    """Build the objective and likelihood now: their own range checks run before any work."""
+    from infoprint.models.builder import ModelSpecError, build
+
+    model = dict(objects["model"])
+    if "dataset_size" in model and model["dataset_size"] is None:
+        model["dataset_size"] = 1  # filled from the data set later
+    try:
+        build(model, "model")
+        build(objects["likelihood"], "likelihood")
+    except ModelSpecError as err:
+        raise ConfigError(str(err)) from err

@@ -23,7 +23,7 @@ from infoprint.analysis.run_metrics import (
     write_run_metrics,
 )
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.fingerprint.represent import record_metrics
+from infoprint.run.directory import RunDirectory
 from infoprint.tasks.analyze import analyze
 from support import compose_config
 
@@ -162,7 +162,7 @@ def test_runs_without_metrics_give_an_empty_table(analysed, tmp_path):
 def test_recorded_metrics_round_trip_through_run_json(analysed, tmp_path):
     fingerprints, structure, clusterings = analysed
     fingerprints[5].save(tmp_path)
-    record_metrics(tmp_path, {"mig": 0.75, "sap": float("nan"), "hoyer": float("inf")})
+    RunDirectory(tmp_path).record_metrics({"mig": 0.75, "sap": float("nan"), "hoyer": float("inf")})
     assert '"sap": null' in (tmp_path / "run.json").read_text()
     loaded = Fingerprint.load(tmp_path)
     assert loaded.meta["metrics"] == {"hoyer": None, "mig": 0.75, "sap": None}

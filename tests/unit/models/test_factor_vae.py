@@ -1,6 +1,8 @@
 """FactorVAE: permutation, TC estimate, and two optimisers that each move only their own
 parameters, once per step, through a real Lightning Trainer."""
 
+import functools
+
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -33,9 +35,15 @@ def factor_vae(vae_lr=1e-3, discriminator_lr=1e-3) -> VAE:
         latent_dim=3,
         discriminator_hidden=16,
         discriminator_layers=2,
-        discriminator_lr=discriminator_lr,
+        discriminator_optim=functools.partial(
+            torch.optim.Adam, lr=discriminator_lr, betas=(0.5, 0.9)
+        ),
     )
-    return VAE(MLPNet((12,), latent_dim=3, hidden=[16]), objective, lr=vae_lr)
+    return VAE(
+        MLPNet((12,), latent_dim=3, hidden=[16]),
+        objective,
+        optim=functools.partial(torch.optim.Adam, lr=vae_lr),
+    )
 
 
 def one_step(model: VAE) -> tuple[dict[str, torch.Tensor], pl.Trainer]:

@@ -17,7 +17,8 @@ from infoprint.models.objectives import (
     Posterior,
     total_correlation,
 )
-from infoprint.models.priors import GaussianMixture, SpikeAndSlab, StandardNormal, make_prior
+from infoprint.models.priors import GaussianMixture, SpikeAndSlab, StandardNormal, StudentT
+from infoprint.tasks.config import ConfigError, check_object_node
 
 
 def batch(b=7, d=3, seed=0) -> Posterior:
@@ -135,7 +136,7 @@ def numpy_imq_mmd(x, y, scales=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0)):
 
 def test_prior_densities():
     z = Z.numpy()
-    t = make_prior({"name": "student_t", "df": 4.0})
+    t = StudentT(df=4.0)
     np.testing.assert_allclose(t.log_prob(Z).numpy(), stats.t(4.0).logpdf(z).sum(1))
     spike = SpikeAndSlab(gamma=0.8, spike_scale=0.05)
     mixture = np.log(0.2 * stats.norm.pdf(z) + 0.8 * stats.norm(0, 0.05).pdf(z))
@@ -148,10 +149,14 @@ def test_prior_densities():
 
 
 def test_prior_choice_errors_name_the_key():
-    with pytest.raises(ValueError, match="model.prior.name"):
-        make_prior({"name": "cauchy"})
-    with pytest.raises(ValueError, match=r"model.prior \(student_t\)"):
-        make_prior({"name": "student_t", "nu": 3})
+    with pytest.raises(ConfigError, match="model.prior._target_"):
+        check_object_node({"_target_": "infoprint.models.priors.Cauchy"}, "model.prior")
+    with pytest.raises(ConfigError, match=r"model.prior.nu: not an argument .*StudentT"):
+        check_object_node({"_target_": "infoprint.models.priors.StudentT", "nu": 3}, "model.prior")
+    with pytest.raises(ConfigError, match=r"model.prior.df must be a number"):
+        check_object_node(
+            {"_target_": "infoprint.models.priors.StudentT", "df": "x"}, "model.prior"
+        )
     with pytest.raises(ValueError, match="model.prior.gamma"):
         SpikeAndSlab(gamma=1.5)
 
@@ -161,7 +166,7 @@ def test_kl_is_closed_form_for_the_normal_prior_and_monte_carlo_otherwise():
     assert StandardNormal().kl(post) is post.kl or torch.equal(StandardNormal().kl(post), post.kl)
     mu, logvar, z = post.mu.numpy(), post.logvar.numpy(), post.z.numpy()
     want = np.mean(numpy_log_normal(z, mu, logvar).sum(1) - stats.t(3.0).logpdf(z).sum(1))
-    assert make_prior({"name": "student_t", "df": 3.0}).kl(post).item() == pytest.approx(want)
+    assert StudentT(df=3.0).kl(post).item() == pytest.approx(want)
 
 
 def test_imq_mmd_matches_numpy_and_is_batched():
@@ -176,7 +181,7 @@ def test_imq_mmd_matches_numpy_and_is_batched():
 
 def test_divergences_against_numpy_with_the_same_prior_draws():
     post = batch(b=8, d=2)
-    prior = make_prior({"name": "spike_slab", "gamma": 0.5})
+    prior = SpikeAndSlab(gamma=0.5)
     mu, logvar, z = post.mu.numpy(), post.logvar.numpy(), post.z.numpy()
     for divergence in (mmd, mmd_dim, inclusive_kl):
         torch.manual_seed(3)
@@ -200,7 +205,7 @@ def test_divergences_against_numpy_with_the_same_prior_draws():
 
 def test_decomp_objective_combines_beta_kl_and_alpha_divergence():
     post = batch(b=8, d=2)
-    objective = DecompVAE(beta=2.0, alpha=10.0, prior={"name": "student_t"}, divergence="mmd")
+    objective = DecompVAE(beta=2.0, alpha=10.0, prior=StudentT(), divergence="mmd")
     torch.manual_seed(0)
     value, logs = objective.regulariser(post, step=0)
     assert value.item() == pytest.approx(

@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 
 from infoprint.sources.local import LocalSource, find_job_dirs, latest_sweep
@@ -7,7 +9,7 @@ from support import make_fingerprint
 def test_walks_sweep_and_reports_skipped_jobs(tmp_path):
     sweep = tmp_path / "multirun" / "s1"
     for job in (0, 1, 10, 2):
-        make_fingerprint(job_num=job).save(sweep / str(job))
+        make_fingerprint(job_num=job, run_id=f"run{job}").save(sweep / str(job))
     failed = sweep / "3"
     (failed / ".hydra").mkdir(parents=True)
     (failed / "error.txt").write_text("Traceback...\nNonFiniteLossError: non-finite loss nan\n")
@@ -38,3 +40,22 @@ def test_latest_sweep_is_default(tmp_path):
         os.utime(root / name, (1000 + i, 1000 + i))
     assert latest_sweep(root).name == "new"
     assert LocalSource(root=str(root)).path.name == "new"
+
+
+def test_stray_folders_neither_crash_nor_count_twice(tmp_path):
+    """A copied job folder and an old analysis folder inside a sweep (issue 18, item 1)."""
+    sweep = tmp_path / "s"
+    for job in (0, 1, 2):
+        make_fingerprint(job_num=job, run_id=f"run{job}").save(sweep / str(job))
+    shutil.copytree(sweep / "0", sweep / "0copy")
+    old = sweep / "analysis_old" / ".hydra"
+    old.mkdir(parents=True)
+    (old / "hydra.yaml").write_text("hydra:\n  job:\n    name: analyze\n")
+
+    assert [p.name for p in find_job_dirs(sweep)] == ["0", "1", "2", "0copy"]
+    source = LocalSource(sweep)
+    found = list(source.iter_fingerprints())
+    assert [fp.run_id for fp in found] == ["run0", "run1", "run2"]
+    (copy,) = source.skipped
+    assert copy.run.endswith("0copy") and "run run0 again" in copy.reason
+    assert str(sweep / "0") in copy.reason

@@ -1,4 +1,5 @@
-"""Identity of one training run: what run.json and the W&B run say about it."""
+"""Identity of one run: what run.json and the W&B run say about it (``docs/architecture.md``
+§3). Callbacks receive it (and through it the run directory) when train() builds them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from infoprint.run.directory import IDENTITY_KEYS, RunDirectory
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -50,6 +53,14 @@ class RunContext:
     @property
     def run_name(self) -> str:
         return f"{self.sweep}-{self.job_num}"
+
+    @property
+    def directory(self) -> RunDirectory:
+        return RunDirectory(self.output_dir)
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two attempts the same run (checked on skip and resume)."""
+        return {key: getattr(self, key) for key in IDENTITY_KEYS}
 
     def meta(self) -> dict[str, Any]:
         """The run-identity part of run.json."""

@@ -1,34 +1,24 @@
-"""A model's disentanglement scores: the model as a representation function, and run.json.
+"""Scoring a model: the model as a representation function, and the metric plan.
 
 The metrics of :mod:`infoprint.metrics` see a model only through a representation
 function ``images [n, C, H, W] -> codes [n, d]``; as in disentanglement_lib (Locatello
 et al. 2019) the codes are the posterior means. Any model with
-``encode(x) -> (mu, logvar)`` qualifies, the same contract as fingerprinting
-(:mod:`infoprint.fingerprint.capture`, whose batched encoder this reuses), so this glue
-lives next to it and knows nothing of the VAE class, Lightning or W&B.
-
-The scores of a run are stored in its ``run.json`` under ``metrics`` (non-finite values
-as ``null``), written atomically through :class:`~infoprint.fingerprint.record.Fingerprint`.
+``encode(x) -> (mu, logvar)`` qualifies, the same contract as fingerprinting; this knows
+nothing of the VAE class, Lightning or W&B. The scores of a run are stored in its run.json
+by :meth:`infoprint.run.directory.RunDirectory.record_metrics`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from infoprint.fingerprint.capture import encode_probe_set
-from infoprint.fingerprint.record import update_meta
-from infoprint.metrics import compute_metrics, get_metric, metric_names
+from infoprint.metrics.registry import compute_metrics, get_metric, metric_names
 from infoprint.metrics.sampling import FactorSampler, RepresentationFunction
-
-METRICS_KEY = "metrics"
-"""The key of run.json that holds the run's disentanglement scores."""
+from infoprint.models.inference import encode_in_batches, evaluating
 
 MetricOptions = dict[str, dict[str, Any]]
 
@@ -63,21 +53,6 @@ def metric_plan(
     return {str(name): options.get(str(name), {}) for name in names}
 
 
-@contextmanager
-def evaluating(model: torch.nn.Module, device: torch.device | str | None = None) -> Iterator:
-    """Put ``model`` in eval mode (on ``device`` if given); restore mode and device after."""
-    was_training = model.training
-    home = next(model.parameters()).device
-    model.eval()
-    if device is not None:
-        model.to(device)
-    try:
-        yield model
-    finally:
-        model.to(home)
-        model.train(was_training)
-
-
 def representation(model: torch.nn.Module) -> RepresentationFunction:
     """Posterior means of ``model.encode`` as a numpy representation function.
 
@@ -87,7 +62,7 @@ def representation(model: torch.nn.Module) -> RepresentationFunction:
     def represent(images: np.ndarray) -> np.ndarray:
         device = next(model.parameters()).device
         images = np.ascontiguousarray(images, dtype=np.float32)
-        mu, _ = encode_probe_set(model.encode, images, device, batch_size=max(len(images), 1))
+        mu, _ = encode_in_batches(model.encode, images, device, batch_size=max(len(images), 1))
         return mu
 
     return represent
@@ -110,14 +85,3 @@ def score_model(
     """
     with evaluating(model, device):
         return compute_metrics(dataset, representation(model), metrics, seed=seed)
-
-
-def record_metrics(directory: str | Path, metrics: Mapping[str, float]) -> Path:
-    """Add ``metrics`` to the run.json in ``directory`` (atomic rewrite); returns the dir.
-
-    The fingerprint must already be there (the fingerprint callback writes it first).
-    Non-finite values are stored as ``null``: run.json stays strict JSON.
-    """
-    values = {k: (float(v) if math.isfinite(v) else None) for k, v in sorted(metrics.items())}
-    update_meta(directory, {METRICS_KEY: values})
-    return Path(directory)

@@ -1,0 +1,269 @@
+"""The run directory: one owner for a job directory's files, state and rerun decision.
+
+See ``docs/architecture.md`` §3. The train task, the callbacks, the local source, the
+traversals and the analysis all reach a job directory's files through
+:class:`RunDirectory`; file names live in :mod:`infoprint.run.layout`.
+
+State (:class:`RunState`):
+
+- ``fresh``: nothing of a run yet (or only Hydra's ``.hydra/``);
+- ``finished``: ``fingerprint.npz`` and ``run.json`` are there;
+- ``failed``: the last attempt wrote ``error.txt``;
+- ``unfinished``: anything else (a killed attempt, a run still training).
+
+Reruns (``rerun``): ``skip`` skips finished runs and resumes unfinished ones from
+``last.ckpt``; ``resume`` resumes every run with a ``last.ckpt``; ``overwrite`` deletes
+earlier results and starts afresh.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import pickle
+import shutil
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from omegaconf import OmegaConf
+
+from infoprint.errors import ConfigError
+from infoprint.fingerprint.record import Fingerprint, atomic_write_json
+from infoprint.run.layout import (
+    CHECKPOINT_FILE,
+    CONFIG_TREE_FILE,
+    CSV_DIR,
+    ERROR_FILE,
+    FINGERPRINT_FILE,
+    HYDRA_CONFIG,
+    HYDRA_DIR,
+    MARKERS,
+    RUN_FILE,
+    WANDB_DIR,
+)
+
+if TYPE_CHECKING:
+    from infoprint.models.vae import VAE
+
+RERUN_MODES = ("skip", "resume", "overwrite")
+IDENTITY_KEYS = ("model", "hyperparameters", "seed", "dataset")
+"""What makes two attempts the same run."""
+METRICS_KEY = "metrics"
+"""The key of run.json that holds the run's disentanglement scores."""
+
+
+class RunState(enum.Enum):
+    FRESH = "fresh"
+    UNFINISHED = "unfinished"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class RunDirectoryError(ConfigError):
+    """A run directory's files contradict what is asked of it (another run, bad checkpoint)."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be read safely (``weights_only=True``) or is not this run's."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What this attempt of a job does: skip it, or train (from ``checkpoint`` when set)."""
+
+    skip: bool
+    checkpoint: Path | None
+
+
+class RunDirectory:
+    """One job's directory: its layout, state, rerun decision, run.json and model."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({str(self.path)!r})"
+
+    # -- layout -------------------------------------------------------------------------
+    @property
+    def fingerprint_file(self) -> Path:
+        return self.path / FINGERPRINT_FILE
+
+    @property
+    def run_file(self) -> Path:
+        return self.path / RUN_FILE
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT_FILE
+
+    @property
+    def error_file(self) -> Path:
+        return self.path / ERROR_FILE
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / HYDRA_CONFIG
+
+    @property
+    def config_tree_file(self) -> Path:
+        return self.path / CONFIG_TREE_FILE
+
+    @property
+    def csv_dir(self) -> Path:
+        return self.path / CSV_DIR
+
+    @property
+    def wandb_dir(self) -> Path:
+        return self.path / WANDB_DIR
+
+    @staticmethod
+    def holds_run(path: Path, names: set[str] | None = None) -> bool:
+        """Whether ``path`` (whose entries are ``names`` if given) is a run directory."""
+        names = names if names is not None else {p.name for p in path.iterdir()}
+        return any(marker in names for marker in MARKERS)
+
+    def is_analysis(self) -> bool:
+        """Whether this is an analysis's output folder (Hydra job ``analyze``), not a run."""
+        hydra_file = self.path / HYDRA_DIR / "hydra.yaml"
+        if not hydra_file.is_file():
+            return False
+        try:
+            return OmegaConf.select(OmegaConf.load(hydra_file), "hydra.job.name") == "analyze"
+        except Exception:  # an unreadable hydra.yaml: treat the folder as a run
+            return False
+
+    # -- state and reruns ---------------------------------------------------------------
+    @property
+    def state(self) -> RunState:
+        if self.fingerprint_file.is_file() and self.run_file.is_file():
+            return RunState.FINISHED
+        if self.error_file.is_file():
+            return RunState.FAILED
+        if self.checkpoint.is_file() or self.run_file.is_file() or self.csv_dir.is_dir():
+            return RunState.UNFINISHED
+        return RunState.FRESH
+
+    def plan(self, mode: str) -> Attempt:
+        """This attempt's plan under rerun ``mode`` (see the module docstring)."""
+        if mode not in RERUN_MODES:
+            raise ValueError(f"rerun must be one of {', '.join(RERUN_MODES)}, got {mode!r}")
+        if mode == "overwrite":
+            return Attempt(skip=False, checkpoint=None)
+        finished = self.state is RunState.FINISHED
+        if self.checkpoint.is_file() and (mode == "resume" or not finished):
+            return Attempt(skip=False, checkpoint=self.checkpoint)
+        return Attempt(skip=finished, checkpoint=None)
+
+    def check_same_run(self, identity: Mapping[str, Any], previous: Mapping, where: Path) -> None:
+        """Raise when ``previous`` (read from ``where``) records another run than ``identity``."""
+        for key in IDENTITY_KEYS:
+            if previous.get(key) != identity[key]:
+                raise RunDirectoryError(
+                    f"{where} belongs to another run ({key} {previous.get(key)!r} there, "
+                    f"{identity[key]!r} now): the jobs of sweep_name changed. Use a new "
+                    f"sweep_name, or rerun=overwrite to replace the old results"
+                )
+
+    def checkpoint_step(self, identity: Mapping[str, Any]) -> int:
+        """The global step of ``last.ckpt`` after checking that it is this run's."""
+        ckpt = read_checkpoint(self.checkpoint)
+        previous = ckpt.get("hyper_parameters", {}).get("run", {})
+        self.check_same_run(identity, previous, self.checkpoint)
+        return int(ckpt["global_step"])
+
+    def remove_results(self) -> list[Path]:
+        """Delete the fingerprint, run.json, checkpoint and logs of earlier attempts."""
+        removed = []
+        for path in (self.fingerprint_file, self.run_file, self.checkpoint, self.error_file):
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
+        for directory in (self.csv_dir, self.wandb_dir):
+            if directory.is_dir():
+                shutil.rmtree(directory)
+                removed.append(directory)
+        return removed
+
+    def archive_error(self) -> Path | None:
+        """Keep a previous attempt's error.txt as error.<k>.txt (no longer a failure mark)."""
+        if not self.error_file.is_file():
+            return None
+        k = 1
+        while (archived := self.path / f"error.{k}.txt").exists():
+            k += 1
+        self.error_file.rename(archived)
+        return archived
+
+    def write_error(self, text: str) -> Path:
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.error_file.write_text(text)
+        return self.error_file
+
+    def failure_reason(self) -> str:
+        """Why this directory holds no fingerprint, in one line."""
+        if not self.error_file.is_file():
+            return "no fingerprint.npz (job unfinished or killed)"
+        text = self.error_file.read_text(errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        return f"job failed: {lines[-1].strip() if lines else 'see ' + str(self.error_file)}"
+
+    # -- run.json and fingerprint ------------------------------------------------------
+    def read_meta(self) -> dict[str, Any]:
+        try:
+            meta = json.loads(self.run_file.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise RunDirectoryError(f"{self.run_file}: unreadable ({err})") from err
+        if not isinstance(meta, dict):
+            raise RunDirectoryError(f"{self.run_file}: expected a JSON object")
+        return meta
+
+    def update_meta(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``values`` into run.json (atomic rewrite); the fingerprint is validated first."""
+        meta = {**self.load_fingerprint().meta, **values}
+        atomic_write_json(self.run_file, meta)
+        return meta
+
+    def record_metrics(self, metrics: Mapping[str, float]) -> dict[str, Any]:
+        """Store disentanglement scores in run.json under ``metrics`` (non-finite as null)."""
+        values = {k: (float(v) if math.isfinite(v) else None) for k, v in sorted(metrics.items())}
+        return self.update_meta({METRICS_KEY: values})
+
+    def load_fingerprint(self) -> Fingerprint:
+        return Fingerprint.load(self.path)
+
+    # -- model --------------------------------------------------------------------------
+    def load_model(self) -> VAE:
+        """The run's model rebuilt from ``last.ckpt`` alone (no Hydra, no .hydra/)."""
+        from infoprint.models.builder import load_model
+
+        return load_model(self.checkpoint)
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's contents, loaded with ``weights_only=True`` (no code ever runs).
+
+    Errors name the file: a missing or truncated file, or one that holds objects other
+    than tensors and plain values (which is refused, never unpickled).
+    """
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path}: refused to load: it holds objects other than tensors and plain values "
+            f"(loaded with weights_only=True, nothing in it was run): {first}"
+        ) from err
+    except (OSError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({err})") from err
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: expected a checkpoint dictionary")
+    return ckpt

@@ -1,0 +1,32 @@
+"""The layout of a run directory: every file name a job directory holds, defined once.
+
+See ``docs/architecture.md`` §3. A run directory (one job of a sweep, or one fingerprinted
+model) holds::
+
+    .hydra/config.yaml   the composed config (Hydra; absent for models trained elsewhere)
+    config_tree.txt      the same config as the tree printed at job start
+    run.json             the run's identity, probe digest, information and metrics
+    fingerprint.npz      posteriors on the probe set (infoprint.fingerprint.record)
+    last.ckpt            Lightning checkpoint with the model description (plain values)
+    error.txt            traceback of a failed attempt (error.<k>.txt: earlier attempts)
+    csv/metrics.csv      the training log
+    wandb/               the run's W&B files (offline runs and their artifact staging)
+"""
+
+from __future__ import annotations
+
+FINGERPRINT_FILE = "fingerprint.npz"
+RUN_FILE = "run.json"
+CHECKPOINT_FILE = "last.ckpt"
+ERROR_FILE = "error.txt"
+CONFIG_TREE_FILE = "config_tree.txt"
+HYDRA_DIR = ".hydra"
+HYDRA_CONFIG = f"{HYDRA_DIR}/config.yaml"
+CSV_DIR = "csv"
+WANDB_DIR = "wandb"
+
+MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, CHECKPOINT_FILE)
+"""Any of these makes a directory a run directory."""
+
+NOT_RUNS = frozenset({WANDB_DIR, CSV_DIR, HYDRA_DIR, "__pycache__", "analysis"})
+"""Folders inside or beside run directories that never hold runs."""
