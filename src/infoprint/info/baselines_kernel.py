@@ -83,7 +83,7 @@ def cka(k_a: np.ndarray, k_b: np.ndarray, *, debiased: bool = False) -> float:
 
 
 def _points(x: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    a = np.ascontiguousarray(x, dtype=np.float64)
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
@@ -123,7 +123,7 @@ def bhattacharyya_cka(
 
 def _coefficients(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     m, lv = _points(mu, "mu"), _points(logvar, "logvar")
-    return bhattacharyya_coefficient(torch.from_numpy(m), torch.from_numpy(lv)).numpy()
+    return bhattacharyya_coefficient(torch.tensor(m), torch.tensor(lv)).numpy()
 
 
 def rsa(d_a: np.ndarray, d_b: np.ndarray) -> float:
