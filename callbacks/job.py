@@ -1,4 +1,4 @@
-"""Hydra callback: finish the job's W&B run whatever happened to the job (DESIGN §5).
+"""Hydra callback: finish the job's W&B run whatever happened (``docs/architecture.md`` §12).
 
 Runs on ``on_job_end`` for every job of a sweep, including failed ones and jobs that a
 launcher runs in a reused worker process, so no run is left open for the next job.

@@ -35,7 +35,7 @@ TINY_METRICS = [
 
 
 class UnlabelledSprites:
-    """Sprite images without their factors, like a user's own image folder (DESIGN §4)."""
+    """Sprite images without their factors, like a user's own image folder (architecture §8)."""
 
     name = "unlabelled"
     factor_names = ()

@@ -1,4 +1,4 @@
-"""Datasets held as arrays: the dataset contract (DESIGN §4) implemented once.
+"""Datasets held as arrays: the dataset contract (``docs/architecture.md`` §8) implemented once.
 
 Every loader whose data is a stack of stored observations builds on these two classes:
 dSprites' npz, MNIST / Fashion-MNIST IDX files, scikit-learn's digits, 3dshapes' h5 file,

@@ -1,4 +1,4 @@
-"""The ground-truth dataset contract (DESIGN §4).
+"""The ground-truth dataset contract (``docs/architecture.md`` §8).
 
 A ground-truth dataset has discrete generative factors with known sizes. Observations
 are float32 arrays shaped ``observation_shape``: (channels, height, width) in [0, 1] for

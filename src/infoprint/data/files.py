@@ -1,6 +1,7 @@
 """Dataset files on disk: locating them and reporting what is wrong with them.
 
-Nothing is downloaded at run time (DESIGN §8): loaders read files the user already has.
+Nothing is downloaded at run time (``docs/architecture.md`` §8): loaders read files the user
+already has.
 A missing file is a :class:`FileNotFoundError` that names the config key to set, the file
 that was expected and where to obtain it; a file whose content is not what its format
 promises is a :class:`DatasetFileError` whose message starts with the file's path.

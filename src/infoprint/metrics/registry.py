@@ -25,6 +25,7 @@ function; see :mod:`infoprint.metrics.iwae`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -272,56 +273,23 @@ def hoyer_metric(
 # ---------------------------------------------------------------------- interventional
 
 
-@register_metric("factor_vae", "interventional", "FactorVAE score (Kim & Mnih 2018)")
-def factor_vae_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    batch_size: int = 64,
-    num_train: int = 10_000,
-    num_eval: int = 5_000,
-    num_variance_estimate: int = 10_000,
-    active_threshold: float = 0.05,
-    represent_batch_size: int = 1024,
-) -> dict[str, float]:
-    """FactorVAE score; headline is the eval accuracy (:mod:`infoprint.metrics.factor_vae`)."""
-    scores = factor_vae_score(
-        dataset,
-        represent,
-        rng,
-        batch_size=batch_size,
-        num_train=num_train,
-        num_eval=num_eval,
-        num_variance_estimate=num_variance_estimate,
-        active_threshold=active_threshold,
-        represent_batch_size=represent_batch_size,
-    )
-    return _prefixed("factor_vae", scores["eval_accuracy"], scores)
+def _register_interventional(name: str, score: MetricFunction, description: str) -> None:
+    """Register ``score(dataset, represent, rng, **options)`` with its eval accuracy as the
+    headline; its own signature (kept through ``functools.wraps``) lists the options."""
+
+    @functools.wraps(score)
+    def metric(
+        dataset: FactorSampler, represent: RepresentationFunction, rng: np.random.Generator,
+        **options: Any,
+    ) -> dict[str, float]:  # fmt: skip
+        scores = score(dataset, represent, rng, **options)
+        return _prefixed(name, scores["eval_accuracy"], scores)
+
+    register_metric(name, "interventional", description)(metric)
 
 
-@register_metric("beta_vae", "interventional", "BetaVAE score (Higgins et al. 2017)")
-def beta_vae_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    batch_size: int = 64,
-    num_train: int = 10_000,
-    num_eval: int = 5_000,
-    represent_batch_size: int = 1024,
-) -> dict[str, float]:
-    """BetaVAE score; headline is the eval accuracy (:mod:`infoprint.metrics.beta_vae`)."""
-    scores = beta_vae_score(
-        dataset,
-        represent,
-        rng,
-        batch_size=batch_size,
-        num_train=num_train,
-        num_eval=num_eval,
-        represent_batch_size=represent_batch_size,
-    )
-    return _prefixed("beta_vae", scores["eval_accuracy"], scores)
+_register_interventional("factor_vae", factor_vae_score, "FactorVAE score (Kim & Mnih 2018)")
+_register_interventional("beta_vae", beta_vae_score, "BetaVAE score (Higgins et al. 2017)")
 
 
 # -------------------------------------------------------------------------- run a list

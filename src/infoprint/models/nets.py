@@ -1,9 +1,9 @@
 """Encoder/decoder architectures.
 
 ``ConvNet`` follows disentanglement_lib's ``conv_encoder`` / ``deconv_decoder``
-(Locatello et al. 2019; DESIGN §7): conv 32-32-64-64 (k4 s2, k4 s2, k2 s2, k2 s2), fc 256,
-then mu and logvar; the decoder mirrors it with fc 256, fc 64·s·s and four k4 s2
-transposed convolutions. It adapts to square inputs whose side is a multiple of 16
+(Locatello et al. 2019; docs/architecture.md §9): conv 32-32-64-64 (k4 s2, k4 s2, k2 s2,
+k2 s2), fc 256, then mu and logvar; the decoder mirrors it with fc 256, fc 64·s·s and
+four k4 s2 transposed convolutions. It adapts to square inputs whose side is a multiple of 16
 (64 px -> 4x4 features, 32 px -> 2x2) and to 1 or 3 channels.
 
 ``MLPNet`` flattens any observation shape: hidden layers of configurable width and

@@ -1,4 +1,4 @@
-"""VAE objectives as one regulariser hook (DESIGN §7).
+"""VAE objectives as one regulariser hook (``docs/architecture.md`` §9).
 
 Every objective is ``loss = reconstruction + regulariser(posterior, step)``, the split
 disentanglement_lib uses (Locatello et al. 2019): a model is one subclass of

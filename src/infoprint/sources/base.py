@@ -1,4 +1,4 @@
-"""Where the analysis reads fingerprints from (DESIGN §4: the Source contract)."""
+"""Where the analysis reads fingerprints from (``docs/architecture.md`` §7: the Source contract)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,232 @@
+"""The fault suite (issue 18): kills, corrupt files, stray folders, malicious checkpoints,
+wrong types and concurrent starts. Nothing already written is lost or counted twice, and
+every message names the file or key."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from infoprint.fingerprint.record import Fingerprint
+from infoprint.run.directory import CheckpointError, RunDirectory
+from infoprint.sources.local import LocalSource
+from support import ROOT, TINY_TRAIN, make_fingerprint, run_script
+
+pytestmark = pytest.mark.slow
+
+TINY = [o for o in TINY_TRAIN if not o.startswith("callbacks=")]
+
+
+class _CreatesAFile:
+    """A pickle payload: unpickling it would create ``path`` (it must never run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+def write_malicious_checkpoint(path: Path, marker: Path) -> None:
+    torch.save({"state_dict": {}, "payload": _CreatesAFile(marker)}, path)
+
+
+def _sweep(cwd: Path, name: str, extra: list[str]) -> subprocess.CompletedProcess:
+    return run_script("train.py", ["-m", *TINY, "logger=none", f"sweep_name={name}", *extra], cwd)
+
+
+def test_malicious_checkpoint_on_resume_fails_that_job_only(tmp_path):
+    first = _sweep(tmp_path, "m", ["callbacks=checkpoint", "seed=0,1"])
+    assert first.returncode == 0, first.stderr[-3000:]
+    sweep = tmp_path / "multirun" / "m"
+    marker = tmp_path / "pwned"
+    write_malicious_checkpoint(sweep / "0" / "last.ckpt", marker)
+
+    again = _sweep(
+        tmp_path, "m", ["callbacks=checkpoint", "seed=0,1", "rerun=resume", "trainer.max_steps=80"]
+    )
+    assert not marker.exists()  # nothing in the checkpoint ran
+    error = (sweep / "0" / "error.txt").read_text()
+    assert "CheckpointError" in error and str(sweep / "0" / "last.ckpt") in error
+    assert "refused to load" in error
+    assert again.returncode != 0  # the sweep reports the failure ...
+    assert Fingerprint.load(sweep / "1").meta["steps"] == 80  # ... and the other job ran
+    # the failed job keeps its earlier fingerprint; the analysis reads both runs once
+    source = LocalSource(sweep)
+    assert len(list(source.iter_fingerprints())) == 2
+
+
+def test_sigkill_during_training_then_rerun_loses_nothing(tmp_path):
+    args = [
+        *TINY,
+        "logger=wandb",
+        "callbacks=checkpoint",
+        "sweep_name=k",
+        "trainer.max_steps=400",
+        "callbacks.checkpoint.every_n_train_steps=50",
+        "hydra.run.dir=multirun/k/0",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    job = tmp_path / "multirun" / "k" / "0"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while not (job / "last.ckpt").is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (job / "last.ckpt").is_file() and not (job / "fingerprint.npz").exists()
+    killed_at = RunDirectory(job).checkpoint_step(_identity_of(job))
+
+    again = run_script("train.py", args, tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    fp = Fingerprint.load(job)
+    assert fp.meta["steps"] == 400
+    logged = _logged_steps(job / "csv" / "metrics.csv")  # one log, every step once
+    assert logged == sorted(set(logged)) and logged[0] < killed_at and logged[-1] >= 399
+    assert killed_at >= 50
+    assert len(list((job / "wandb").glob("offline-run-*"))) == 1
+    assert len(list((job / "wandb").glob("superseded-offline-run-*"))) == 1
+    assert len(list(LocalSource(tmp_path / "multirun" / "k").iter_fingerprints())) == 1
+
+
+def _identity_of(job: Path) -> dict:
+    ckpt = torch.load(job / "last.ckpt", map_location="cpu", weights_only=True)
+    return ckpt["hyper_parameters"]["run"]
+
+
+def _logged_steps(path: Path) -> list[int]:
+    with path.open(newline="") as f:
+        return [int(float(r["step"])) for r in csv.DictReader(f) if r.get("train/loss")]
+
+
+def test_job_folder_is_self_contained_for_wandb_sync(tmp_path, monkeypatch):
+    """Every file the offline run's records reference lies inside the job folder, so a copy
+    of the folder (with every W&B directory outside it removed) still has them."""
+    result = run_script("train.py", [*TINY, "sweep_name=w", "hydra.run.dir=job"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    job = (tmp_path / "job").resolve()
+    copy = tmp_path / "elsewhere" / "job"
+    shutil.copytree(job, copy)
+    for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        shutil.rmtree(os.environ[var], ignore_errors=True)
+    (records,) = (copy / "wandb").glob("offline-run-*/run-*.wandb")
+    paths = _record_strings(records.read_bytes(), str(tmp_path).encode())
+    assert any("staging" in p for p in paths), "the artifact's staged files are referenced"
+    for path in paths:
+        assert path.startswith(str(job)), f"{path} lies outside the job folder"
+        assert (copy / Path(path).relative_to(job)).exists(), path
+
+
+def _record_strings(data: bytes, prefix: bytes) -> set[str]:
+    """Protobuf strings in W&B's record file that start with ``prefix``: each is preceded
+    by its length as a varint (one or two bytes for paths)."""
+    found = set()
+    for match in re.finditer(re.escape(prefix), data):
+        i = match.start()
+        one = data[i - 1]
+        length = one if one < 0x80 else None
+        if data[i - 1] < 0x80 and data[i - 2] >= 0x80:
+            length = (data[i - 2] & 0x7F) | (data[i - 1] << 7)
+        if length is not None and length >= len(prefix):
+            found.add(data[i : i + length].decode("utf-8", errors="replace"))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: _set_array(d, "logvar", 200.0), r"logvar reaches 200, outside ±80"),
+        (lambda d: _set_array(d, "mu", 1e20), r"mu reaches 1e\+20"),
+        (lambda d: (d / "fingerprint.npz").write_bytes(b"PK\x03\x04trunc"), "unreadable npz"),
+        (lambda d: (d / "run.json").write_text("[1, 2]"), "expected a JSON object"),
+        (lambda d: (d / "run.json").unlink(), r"run\.json: file not found"),
+    ],
+)
+def test_corrupt_fingerprints_are_skipped_naming_the_file(tmp_path, mutate, message):
+    for job in range(3):
+        make_fingerprint(run_id=f"run{job}").save(tmp_path / str(job))
+    mutate(tmp_path / "1")
+    source = LocalSource(tmp_path)
+    assert [fp.run_id for fp in source.iter_fingerprints()] == ["run0", "run2"]
+    (skipped,) = source.skipped
+    assert skipped.run == str(tmp_path / "1")
+    assert re.search(message, skipped.reason) and str(tmp_path / "1") in skipped.reason
+
+
+def _set_array(job: Path, key: str, value: float) -> None:
+    with np.load(job / "fingerprint.npz") as npz:
+        arrays = dict(npz)
+    arrays[key][:] = value
+    np.savez(job / "fingerprint.npz", **arrays)
+
+
+def test_checkpoint_errors_name_the_file(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "last.ckpt"
+    write_malicious_checkpoint(bad, marker)
+    with pytest.raises(CheckpointError, match=re.escape(str(bad)) + ".*refused to load"):
+        RunDirectory(tmp_path).load_model()
+    assert not marker.exists()
+    bad.write_bytes(b"truncated")
+    with pytest.raises(CheckpointError, match=re.escape(str(bad)) + ".*not a readable"):
+        RunDirectory(tmp_path).load_model()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.beta=abc", r"model\.beta must be a number, got 'abc'"),
+        ("optim.lr=-1", r"optim\.lr must be a positive number, got -1"),
+        ("model.beta=-2", r"model\.beta must be >= 0, got -2"),
+        ("+model.gamma=3", r"model\.gamma: not an argument of .*BetaVAE"),
+    ],
+)
+def test_bad_values_fail_before_any_work_naming_the_key(tmp_path, override, message):
+    result = run_script("train.py", [*TINY, "logger=none", override], tmp_path, timeout=120)
+    assert result.returncode != 0
+    assert re.search(message, result.stderr), result.stderr[-2000:]
+    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("*.npz"))
+
+
+def test_two_unnamed_sweeps_started_together_do_not_collide(tmp_path):
+    args = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        *TINY,
+        "logger=none",
+        "trainer.max_steps=5",
+        "seed=0",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    procs = [
+        subprocess.Popen(
+            args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
+    sweeps = sorted((tmp_path / "multirun").iterdir())
+    assert len(sweeps) == 2
+    ids = {json.loads((s / "0" / "run.json").read_text())["run_id"] for s in sweeps}
+    assert len(ids) == 2
