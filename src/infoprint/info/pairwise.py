@@ -50,7 +50,7 @@ import torch
 from torch import Tensor
 
 from ._workers import default_workers, for_each_chunk, single_threaded_ops
-from .channels import _CPU_BLOCK_ELEMS as _SCRATCH_ELEMS
+from .channels import CPU_BLOCK_ELEMS as _SCRATCH_ELEMS
 from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
 
@@ -399,6 +399,6 @@ def _run_pairwise(
 
 def _warm(cs: ChannelSet, dev: torch.device, dtype: torch.dtype) -> None:
     """Fill a channel set's converted-parameter cache before workers share it."""
-    warm = getattr(cs, "_get", None)
-    if callable(warm):
-        warm(dev, dtype)
+    prepare = getattr(cs, "prepare", None)
+    if callable(prepare):
+        prepare(dev, dtype)
