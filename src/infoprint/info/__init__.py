@@ -17,6 +17,7 @@ from .channels import (
     GaussianSpaces,
 )
 from .device import resolve_device
+from .engine import DEFAULT_MEMORY_BUDGET, PairwisePlan, plan_pairwise
 from .fusion import (
     FUSION_INITS,
     FUSION_OBJECTIVES,
@@ -41,7 +42,7 @@ from .montecarlo import (
     montecarlo_compare,
     montecarlo_information,
 )
-from .pairwise import DEFAULT_MEMORY_BUDGET, PairwisePlan, pairwise_joint_information, plan_pairwise
+from .pairwise import pairwise_joint_information
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",

@@ -19,7 +19,7 @@ import torch
 
 from infoprint.info import GaussianChannels, pairwise_joint_information, plan_pairwise
 from infoprint.info.channels import CPU_BLOCK_ELEMS
-from infoprint.info.pairwise import CPU_CHUNK_BYTES
+from infoprint.info.engine import CPU_CHUNK_BYTES
 
 
 @pytest.mark.parametrize("cross", [False, True])
