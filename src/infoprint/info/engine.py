@@ -351,6 +351,7 @@ def plan_fusion(
     itemsize: int,
     memory_budget: int,
     buffers: int,
+    max_chunk_bytes: int | None,
     scratch_elems: int | None,
 ) -> FusionPlan:
     """Whether the members' ``[N, M, N]`` coefficients can be kept, and rows per chunk.
@@ -360,6 +361,8 @@ def plan_fusion(
     one in the fusion dtype). Kept dense when those coefficients and a chunk of one row fit
     ``memory_budget``; otherwise every chunk rebuilds its rows in float64
     (:func:`build_elems`) and rounds them to the fusion dtype, as the dense copy is.
+    ``max_chunk_bytes`` caps the rows so that one float64 ``[rows, M, N]`` temporary stays
+    below it (:func:`cpu_chunk_cap`: larger chunks are no faster on the CPU).
     """
     m, n = n_members, n_points
     dense = n * m * n * itemsize
@@ -376,7 +379,8 @@ def plan_fusion(
 
     store_dense = stored(1) <= memory_budget
     working = stored if store_dense else rebuilt
-    rows = largest_fitting(working, memory_budget, n, f"{m} members on {n} probe points")
+    upper = row_cap(n, m * n * _F64_BYTES, max_chunk_bytes)
+    rows = largest_fitting(working, memory_budget, upper, f"{m} members on {n} probe points")
     return FusionPlan(store_dense, rows, working(rows))
 
 
