@@ -29,8 +29,6 @@ from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
     CoefficientRows,
-    Progress,
-    ProgressCallback,
     check_same_probe_set,
     checked_itemsize,
     coefficient_buffers,
@@ -64,7 +62,6 @@ def information(
     dtype: torch.dtype = torch.float32,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     copies: int = 1,
-    progress: bool | ProgressCallback = False,
     workers: int | None = None,
 ) -> Tensor:
     """Information of every channel in bits, ``[M]`` on the CPU in ``dtype``.
@@ -74,14 +71,19 @@ def information(
     this is the entropy of its values on the probe set.
 
     ``copies=2`` gives I(UU') (coefficients C∘C, two independent reads of the channel);
-    in general the coefficients are raised to the power ``copies``. ``memory_budget``,
-    ``progress`` and ``workers`` as in
-    :func:`~infoprint.info.pairwise.pairwise_joint_information`.
+    in general the coefficients are raised to the power ``copies``. ``memory_budget`` and
+    ``workers`` as in :func:`~infoprint.info.pairwise.pairwise_joint_information`.
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1; got {copies}")
-    opts = dict(device=device, dtype=dtype, memory_budget=memory_budget, workers=workers)
-    (out,) = information_powers(channels, (int(copies),), progress=progress, **opts)
+    (out,) = information_powers(
+        channels,
+        (int(copies),),
+        device=device,
+        dtype=dtype,
+        memory_budget=memory_budget,
+        workers=workers,
+    )
     return out
 
 
@@ -92,7 +94,6 @@ def information_powers(
     device: DeviceLike = "auto",
     dtype: torch.dtype = torch.float32,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: bool | ProgressCallback = False,
     workers: int | None = None,
 ) -> list[Tensor]:
     """``information(channels, copies=p)`` for every p in ``powers`` (ascending), one pass.
@@ -133,8 +134,7 @@ def information_powers(
     with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
         prepare(channels, dev, dtype)
         make_rows = partial(CoefficientRows, channels, rows_per_chunk, dev, dtype)
-        report = Progress(progress, n, "information")
-        for_each_chunk(n, rows_per_chunk, n_workers, make_rows, work, report)
+        for_each_chunk(n, rows_per_chunk, n_workers, make_rows, work)
     return [acc.div_(-n).add_(math.log2(n)).cpu() for acc in accs]
 
 
@@ -216,15 +216,14 @@ def compare(
     device: DeviceLike = "auto",
     dtype: torch.dtype = torch.float32,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: bool | ProgressCallback = False,
-    tile: int | None = None,
     min_bits: float = NMI_MIN_BITS,
     workers: int | None = None,
 ) -> Comparison:
     """Information, joint information, NMI and VI of every channel of A with every one of B.
 
     Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; DESIGN §3.
-    ``b=None`` compares A with itself (one symmetric pairwise pass). Options as in
+    ``b=None`` compares A with itself (one symmetric pairwise pass). ``device``, ``dtype``,
+    ``memory_budget`` and ``workers`` as in
     :func:`~infoprint.info.pairwise.pairwise_joint_information`; ``min_bits`` as in
     :func:`nmi_from_bits`. Returns float64 CPU tensors.
     """
@@ -235,7 +234,7 @@ def compare(
     opts = dict(
         device=resolve_device(device), dtype=dtype, memory_budget=memory_budget, workers=workers
     )
-    joint = pairwise_joint_information(a, b, progress=progress, tile=tile, **opts)
+    joint = pairwise_joint_information(a, b, **opts)
     if b is None:
         (info_a,) = information_powers(a, (1,), **opts)
         self_a = torch.diagonal(joint).clone()

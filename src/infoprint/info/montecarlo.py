@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from .device import DeviceLike, resolve_device
-from .engine import DEFAULT_MEMORY_BUDGET, Progress, ProgressCallback, plan_samples
+from .engine import DEFAULT_MEMORY_BUDGET, plan_samples
 from .measures import NMI_MIN_BITS
 
 __all__ = [
@@ -162,7 +162,6 @@ def montecarlo_compare(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     point_chunk: int = 4096,
     min_bits: float = NMI_MIN_BITS,
-    progress: bool | ProgressCallback = False,
 ) -> MonteCarloComparison:
     """Monte Carlo I, I(UU'), joint I, NMI and VI with standard errors for R whole spaces.
 
@@ -177,7 +176,6 @@ def montecarlo_compare(
         memory_budget: bytes for the per-chunk working set (samples are chunked to fit).
         point_chunk: the sum over j runs in chunks of this many points.
         min_bits: NMI (and its error) is 0 where a space has I(U;U') ≤ ``min_bits``.
-        progress: ``True`` logs progress; a callable gets ``(samples_done, n_samples)``.
 
     Returns:
         :class:`MonteCarloComparison` with ``[R]`` and ``[R, R]`` float64 CPU tensors.
@@ -189,12 +187,10 @@ def montecarlo_compare(
     nc = max(1, min(sp.n, int(point_chunk)))
     s_chunk = plan_samples(sp.r, sp.d, nc, memory_budget=memory_budget, max_samples=_BLOCK)
     moments = _Moments(sp.r, dev)
-    report = Progress(progress, n_samples, "Monte Carlo comparison")
     log_n = math.log(sp.n)
     with torch.no_grad():
-        for done, idx, noise in _sample_chunks(sp, n_samples, seed, s_chunk):
+        for idx, noise in _sample_chunks(sp, n_samples, seed, s_chunk):
             moments.add(*_sample_terms(sp, idx, noise, nc, log_n))
-            report(done)
     return _finish(moments, n_samples, seed, min_bits)
 
 
@@ -206,8 +202,8 @@ def _block_seed(seed: int, block: int) -> int:
 
 def _sample_chunks(
     sp: _Spaces, n_samples: int, seed: int, s_chunk: int
-) -> Iterator[tuple[int, Tensor, Tensor]]:
-    """``(samples done, indices s [b], noise [2, R, b, D])`` for chunks of ``s_chunk`` samples.
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(indices s [b], noise [2, R, b, D])`` for chunks of ``s_chunk`` samples.
 
     The randomness is drawn per fixed block of :data:`_BLOCK` samples (a CPU generator
     seeded from ``(seed, block)``), so results depend neither on the chunking nor on the
@@ -224,7 +220,7 @@ def _sample_chunks(
             eps_blk[1, r, :, :k] = torch.randn(nb, k, generator=gen, dtype=torch.float64)
         for c0 in range(0, nb, s_chunk):
             c1 = min(c0 + s_chunk, nb)
-            yield blk0 + c1, idx_blk[c0:c1].to(dev), eps_blk[:, :, c0:c1].to(dev)
+            yield idx_blk[c0:c1].to(dev), eps_blk[:, :, c0:c1].to(dev)
 
 
 class _Moments:
