@@ -63,7 +63,7 @@ def _sync(dev: torch.device) -> None:
 
 
 def reference_distance_matrix(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """[N, N] Bhattacharyya distances of one 1-D channel, float64 (DESIGN §3 formula)."""
+    """[N, N] Bhattacharyya distances of one 1-D channel, float64 (docs/architecture.md §5)."""
     mu = mu.astype(np.float64)
     lv = logvar.astype(np.float64)
     var = np.exp(lv)

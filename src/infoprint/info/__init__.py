@@ -4,8 +4,9 @@ Implements Murphy, Dillavou & Bassett, "Comparing the information content of
 probabilistic representation spaces", TMLR 2025 (arXiv 2405.21042): Bhattacharyya
 coefficients between Gaussian posteriors (Sec. 3), information, joint information, NMI and
 VI of channels (Sec. 3), pairwise comparison of many channels by batched GEMM
-(DESIGN §3), the Monte Carlo comparison of whole latent spaces (Sec. 4.3) and the fusion
-of weak learners into one embedding with its continuity metric (Sec. 4.4).
+(docs/architecture.md §5) in chunks planned within a memory budget (the engine,
+docs/architecture.md §6), the Monte Carlo comparison of whole latent spaces (Sec. 4.3) and
+the fusion of weak learners into one embedding with its continuity metric (Sec. 4.4).
 """
 
 from .bhattacharyya import bhattacharyya_coefficient, bhattacharyya_distance

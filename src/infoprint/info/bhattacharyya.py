@@ -2,7 +2,7 @@
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3 (Eq. for D_B between
-Gaussians), as written in DESIGN §3:
+Gaussians), as written in docs/architecture.md §5:
 
     D_ij = 1/8 Δμᵀ Σ̄⁻¹ Δμ + 1/2 [ln|Σ̄| − 1/2 (ln|Σ_i| + ln|Σ_j|)],   Σ̄ = (Σ_i + Σ_j)/2.
 
@@ -65,7 +65,7 @@ def bhattacharyya_distance(
 ) -> Tensor:
     """Bhattacharyya distances between two sets of diagonal Gaussians, summed over d.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
 
     Args:
         mu_a, logvar_a: ``[..., N, d]`` means and log-variances (tensor or numpy).

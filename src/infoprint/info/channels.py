@@ -3,8 +3,8 @@
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3: a channel U maps each probe
 point x_i to a posterior; its Bhattacharyya coefficient matrix C_ij = exp(−D_B(i, j))
-determines every information measure. DESIGN §3 stacks the matrices of M channels as
-T[i, a, j] = C_a[i, j].
+determines every information measure. docs/architecture.md §5 stacks the matrices of M
+channels as T[i, a, j] = C_a[i, j].
 
 A channel set never builds the full ``[M, N, N]`` tensor; it yields rows of it on demand:
 ``coefficient_rows(rows, device, dtype) -> [B, M, N]`` with entry ``[r, a, j] = C_a[i_r, j]``.
@@ -18,8 +18,8 @@ Implementations here:
 * :class:`ChannelGroups` — arbitrary subsets of the dimensions of one diagonal Gaussian
   space (distance summed over each subset's dimensions).
 * :class:`DiscreteChannels` — ground-truth factors as channels: C_ij = 1 when points i and j
-  share the factor's value, else 0 (DESIGN §3). Their information is the factor's entropy
-  on the probe set.
+  share the factor's value, else 0 (docs/architecture.md §5). Their information is the
+  factor's entropy on the probe set.
 """
 
 from __future__ import annotations
@@ -339,9 +339,9 @@ class GaussianSpaces(_Cached):
 class DiscreteChannels(_Cached):
     """Ground-truth factors as channels: ``labels [N, K]`` integer values, one column each.
 
-    C_ij = 1 if points i and j have the same value of the factor, else 0 (DESIGN §3), so
-    I(F) is the entropy (bits) of the factor's empirical distribution on the probe set and
-    I(FF') = I(F) because C∘C = C.
+    C_ij = 1 if points i and j have the same value of the factor, else 0
+    (docs/architecture.md §5), so I(F) is the entropy (bits) of the factor's empirical
+    distribution on the probe set and I(FF') = I(F) because C∘C = C.
     """
 
     coefficient_buffers = 2

@@ -2,9 +2,9 @@
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 4.4, with the measures of
-Sec. 3 as written in DESIGN §3. Members are M channels V_1..V_M (1-D channels, whole
-spaces, even ground-truth factors) on one probe set of N points, known through their
-Bhattacharyya coefficient matrices C_m. The fused channel U is a free d-dimensional
+Sec. 3 as written in docs/architecture.md §5. Members are M channels V_1..V_M (1-D
+channels, whole spaces, even ground-truth factors) on one probe set of N points, known
+through their Bhattacharyya coefficient matrices C_m. The fused channel U is a free d-dimensional
 diagonal Gaussian embedding, mu [N, d] and logvar [N, d], optimised by gradient ascent on
 the mean similarity (1/M) Σ_m s(U, V_m) with one of
 

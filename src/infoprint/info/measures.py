@@ -1,7 +1,8 @@
 """Information, joint information, NMI and VI of channels, in bits.
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
-representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3, as written in DESIGN §3:
+representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3, as written in
+docs/architecture.md §5:
 
 * I(U)   = −(1/N) Σ_i log2((1/N) Σ_j C_ij)                  (information of a channel)
 * I(UU') = the same with C∘C                                (two independent reads of U)
@@ -221,7 +222,7 @@ def compare(
 ) -> Comparison:
     """Information, joint information, NMI and VI of every channel of A with every one of B.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
     ``b=None`` compares A with itself (one symmetric pairwise pass). ``device``, ``dtype``,
     ``memory_budget`` and ``workers`` as in
     :func:`~infoprint.info.pairwise.pairwise_joint_information`; ``min_bits`` as in

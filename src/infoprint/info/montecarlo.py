@@ -2,7 +2,8 @@
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 4.3, as specified in
-DESIGN §3. For a space U with posteriors q(u|x) on an embedding sample x_1..x_N:
+docs/architecture.md §5. For a space U with posteriors q(u|x) on an embedding sample
+x_1..x_N:
 
     I(U;X) ≈ (1/S) Σ_s log2[ q(u_s|x_s) / ((1/N) Σ_j q(u_s|x_j)) ],
     x_s ~ uniform{x_1..x_N},  u_s ~ q(u|x_s),
@@ -10,7 +11,7 @@ DESIGN §3. For a space U with posteriors q(u|x) on an embedding sample x_1..x_N
 evaluated in log space (running logsumexp over chunks of j). Two reads of one space,
 I(UU'), use the space tiled with itself ([u, u'] with independent noise, q(u,u'|x) =
 q(u|x) q(u'|x)); two spaces, I(UV), use their concatenation ([u, v], q(u,v|x) =
-q(u|x) q(v|x)). NMI and VI then follow Sec. 3 / DESIGN §3.
+q(u|x) q(v|x)). NMI and VI then follow Sec. 3 / docs/architecture.md §5.
 
 Implementation: log q_r(u|x_j) for all spaces r and a chunk of samples is computed once;
 joint log densities are sums of these, so Σ_j q_a q_b for all pairs (a, b) is a batched GEMM
@@ -165,7 +166,7 @@ def montecarlo_compare(
 ) -> MonteCarloComparison:
     """Monte Carlo I, I(UU'), joint I, NMI and VI with standard errors for R whole spaces.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; docs/architecture.md §5.
 
     Args:
         spaces: a sequence of ``(mu [N, d_r], logvar [N, d_r])`` (d_r may differ), or a
@@ -419,7 +420,7 @@ def montecarlo_information(
 ) -> MonteCarloInformation:
     """Monte Carlo I(U;X) and I(UU') of one whole space ``mu/logvar [N, d]``, bits ± s.e.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; docs/architecture.md §5.
     """
     c = montecarlo_compare(
         [(mu, logvar)],

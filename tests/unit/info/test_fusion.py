@@ -1,9 +1,10 @@
 """Fusion objectives, the fusion optimiser and the continuity metric.
 
 Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.4 with the measures of
-Sec. 3 (DESIGN §3): objectives against :func:`infoprint.info.compare` and closed forms,
-fusion of identical members, continuity on hand-made curves, and the paper's effect on
-idealised weak learners of the ring (each a 1-D copy of the angle cut at a random place).
+Sec. 3 (docs/architecture.md §5): objectives against :func:`infoprint.info.compare` and
+closed forms, fusion of identical members, continuity on hand-made curves, and the paper's
+effect on idealised weak learners of the ring (each a 1-D copy of the angle cut at a random
+place).
 """
 
 from __future__ import annotations
