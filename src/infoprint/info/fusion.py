@@ -373,8 +373,7 @@ def fuse(
         members: a channel set on the probe set (e.g. ``GaussianChannels`` of the chosen
             runs' channels, ``GaussianSpaces`` of whole latent spaces) or a prebuilt
             :class:`FusionTarget` (then ``device`` and ``dtype`` are the target's).
-        dim: dimension d of the fused embedding.
-        objective: ``"mutual_information"``, ``"exp_neg_vi"`` or ``"nmi"``.
+        dim, objective: dimension d of the fused embedding; one of :data:`FUSION_OBJECTIVES`.
         steps, lr, optimizer: gradient steps, learning rate and optimiser (one of
             :data:`FUSION_OPTIMIZERS`).
         init: initial means: ``"spectral"`` (:meth:`FusionTarget.spectral_embedding`,
@@ -388,41 +387,15 @@ def fuse(
             members' mean information. Starting that informative matters for NMI (module
             docstring).
         seed: seed of the random start (a CPU generator: the same start on any device).
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``.
-        dtype: ``torch.float32`` or ``torch.float64``.
+        device, dtype: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``; float32/64.
     """
-    _check_objective(objective)
-    if optimizer not in FUSION_OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}")
-    if init not in FUSION_INITS:
-        raise ValueError(f"init must be one of {FUSION_INITS}; got {init!r}")
-    if dim < 1 or steps < 0 or lr <= 0 or (init_scale is not None and init_scale <= 0):
-        raise ValueError(
-            f"need dim >= 1, steps >= 0, lr > 0 and init_scale > 0; got dim={dim}, "
-            f"steps={steps}, lr={lr}, init_scale={init_scale}"
-        )
-    if isinstance(members, FusionTarget):
-        target = members
-    else:
-        target = FusionTarget.from_channels(members, device=device, dtype=dtype)
-    dev, dt, n = target.device, target.dtype, target.n_points
-    if init == "spectral":
-        start = target.spectral_embedding(dim)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        start = torch.randn(n, dim, generator=gen, dtype=torch.float64).to(dev)
-    if init_scale is None:
-        init_scale = _matching_scale(start, float(target.information.mean()))
-    mu = (start * init_scale).to(dtype=dt).requires_grad_()
-    logvar = torch.zeros(n, dim, device=dev, dtype=dt, requires_grad=True)
-    opt = FUSION_OPTIMIZERS[optimizer]([mu, logvar], lr=lr)
-    trace = torch.empty(steps, device=dev, dtype=dt)
-    for step in range(steps):
-        opt.zero_grad(set_to_none=True)
-        value = target.similarity(mu, logvar, objective).mean()
-        value.neg().backward()
-        opt.step()
-        trace[step] = value.detach()
+    _check_fuse_options(objective, optimizer, init, dim, steps, lr, init_scale)
+    target = members
+    if not isinstance(target, FusionTarget):
+        target = FusionTarget.from_channels(target, device=device, dtype=dtype)
+    mu = _initial_means(target, dim, init, init_scale, seed).to(target.dtype).requires_grad_()
+    logvar = torch.zeros(mu.shape, device=mu.device, dtype=mu.dtype, requires_grad=True)
+    trace = _ascend(target, mu, logvar, objective, FUSION_OPTIMIZERS[optimizer], lr, steps)
     with torch.no_grad():
         final = target.similarity(mu, logvar, objective)
         bits = float(_bits(-_distance_matrix(mu, logvar)))
@@ -435,6 +408,67 @@ def fuse(
         trace=trace.cpu(),
         seed=seed,
     )
+
+
+def _check_fuse_options(
+    objective: str,
+    optimizer: str,
+    init: str,
+    dim: int,
+    steps: int,
+    lr: float,
+    init_scale: float | None,
+) -> None:
+    """Raise :class:`ValueError` naming the first invalid option of :func:`fuse`."""
+    _check_objective(objective)
+    if optimizer not in FUSION_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}")
+    if init not in FUSION_INITS:
+        raise ValueError(f"init must be one of {FUSION_INITS}; got {init!r}")
+    if dim < 1 or steps < 0 or lr <= 0 or (init_scale is not None and init_scale <= 0):
+        raise ValueError(
+            f"need dim >= 1, steps >= 0, lr > 0 and init_scale > 0; got dim={dim}, "
+            f"steps={steps}, lr={lr}, init_scale={init_scale}"
+        )
+
+
+def _initial_means(
+    target: FusionTarget, dim: int, init: str, init_scale: float | None, seed: int
+) -> Tensor:
+    """``[N, dim]`` float64 start of the fused means on the target's device (see :func:`fuse`):
+    the spectral embedding or a seeded standard normal draw, scaled by ``init_scale`` or, for
+    ``None``, to carry the members' mean information."""
+    if init == "spectral":
+        start = target.spectral_embedding(dim)
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        start = torch.randn(target.n_points, dim, generator=gen, dtype=torch.float64)
+        start = start.to(target.device)
+    if init_scale is None:
+        init_scale = _matching_scale(start, float(target.information.mean()))
+    return start * init_scale
+
+
+def _ascend(
+    target: FusionTarget,
+    mu: Tensor,
+    logvar: Tensor,
+    objective: str,
+    optimizer: Callable[..., torch.optim.Optimizer],
+    lr: float,
+    steps: int,
+) -> Tensor:
+    """Full-batch gradient ascent of the mean similarity, in place on ``mu`` and ``logvar``;
+    returns the ``[steps]`` trace of the mean similarity before each step."""
+    opt = optimizer([mu, logvar], lr=lr)
+    trace = torch.empty(steps, device=mu.device, dtype=mu.dtype)
+    for step in range(steps):
+        opt.zero_grad(set_to_none=True)
+        value = target.similarity(mu, logvar, objective).mean()
+        value.neg().backward()
+        opt.step()
+        trace[step] = value.detach()
+    return trace
 
 
 def adjacent_distances(mu: ArrayLike, logvar: ArrayLike, *, closed: bool = False) -> Tensor:
