@@ -36,9 +36,13 @@ import numpy as np
 import torch
 
 from infoprint.info import GaussianChannels, pairwise_joint_information, resolve_device
-from infoprint.info._workers import default_workers
-from infoprint.info.channels import _CPU_BLOCK_ELEMS
-from infoprint.info.pairwise import CPU_CHUNK_BYTES, DEFAULT_MEMORY_BUDGET, plan_pairwise
+from infoprint.info.engine import (
+    DEFAULT_MEMORY_BUDGET,
+    cpu_chunk_cap,
+    cpu_scratch,
+    default_workers,
+    plan_pairwise,
+)
 
 MIB = 2**20
 
@@ -59,7 +63,7 @@ def _sync(dev: torch.device) -> None:
 
 
 def reference_distance_matrix(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """[N, N] Bhattacharyya distances of one 1-D channel, float64 (DESIGN §3 formula)."""
+    """[N, N] Bhattacharyya distances of one 1-D channel, float64 (docs/architecture.md §5)."""
     mu = mu.astype(np.float64)
     lv = logvar.astype(np.float64)
     var = np.exp(lv)
@@ -228,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             n,
             m,
             memory_budget=args.memory_budget,
-            max_chunk_bytes=CPU_CHUNK_BYTES if dev.type == "cpu" else None,
-            scratch_elems=_CPU_BLOCK_ELEMS if dev.type == "cpu" else None,
+            max_chunk_bytes=cpu_chunk_cap(dev),
+            scratch_elems=cpu_scratch(dev),
             workers=default_workers(dev, None),
         )
         time_ours(mu[:16, :8], lv[:16, :8], dev, args.memory_budget)  # warm-up

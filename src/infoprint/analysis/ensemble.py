@@ -16,7 +16,13 @@ import numpy as np
 import torch
 
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.info import DiscreteChannels, GaussianChannels, compare, information
+from infoprint.info import (
+    DEFAULT_MEMORY_BUDGET,
+    DiscreteChannels,
+    GaussianChannels,
+    compare,
+    information,
+)
 
 
 class IncompatibleFingerprintsError(ValueError):
@@ -83,7 +89,7 @@ def ensemble_structure(
     threshold: float = 0.01,
     device: str = "auto",
     dtype: torch.dtype = torch.float32,
-    memory_budget: int = 512 * 2**20,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> EnsembleStructure:
     """Compare every channel of every run (above ``threshold`` bits) with every other."""
     check_compatible(fingerprints)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.info import montecarlo_compare
+from infoprint.info import DEFAULT_MEMORY_BUDGET, montecarlo_compare
 
 WHOLE_SPACE_FILE = "whole_space.npz"
 
@@ -47,7 +47,7 @@ def compare_whole_spaces(
     n_samples: int = 2000,
     seed: int = 0,
     device: str = "auto",
-    memory_budget: int = 512 * 2**20,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> WholeSpaceComparison:
     """Monte Carlo information, NMI and VI (with errors) between the runs' latent spaces."""
     embedding = _shared_embedding(fingerprints)

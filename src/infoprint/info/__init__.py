@@ -4,8 +4,9 @@ Implements Murphy, Dillavou & Bassett, "Comparing the information content of
 probabilistic representation spaces", TMLR 2025 (arXiv 2405.21042): Bhattacharyya
 coefficients between Gaussian posteriors (Sec. 3), information, joint information, NMI and
 VI of channels (Sec. 3), pairwise comparison of many channels by batched GEMM
-(DESIGN §3), the Monte Carlo comparison of whole latent spaces (Sec. 4.3) and the fusion
-of weak learners into one embedding with its continuity metric (Sec. 4.4).
+(docs/architecture.md §5) in chunks planned within a memory budget (the engine,
+docs/architecture.md §6), the Monte Carlo comparison of whole latent spaces (Sec. 4.3) and
+the fusion of weak learners into one embedding with its continuity metric (Sec. 4.4).
 """
 
 from .bhattacharyya import bhattacharyya_coefficient, bhattacharyya_distance
@@ -17,6 +18,7 @@ from .channels import (
     GaussianSpaces,
 )
 from .device import resolve_device
+from .engine import DEFAULT_MEMORY_BUDGET, PairwisePlan, plan_pairwise
 from .fusion import (
     FUSION_INITS,
     FUSION_OBJECTIVES,
@@ -41,7 +43,7 @@ from .montecarlo import (
     montecarlo_compare,
     montecarlo_information,
 )
-from .pairwise import DEFAULT_MEMORY_BUDGET, PairwisePlan, pairwise_joint_information, plan_pairwise
+from .pairwise import pairwise_joint_information
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",

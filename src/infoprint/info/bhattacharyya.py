@@ -2,7 +2,7 @@
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3 (Eq. for D_B between
-Gaussians), as written in DESIGN §3:
+Gaussians), as written in docs/architecture.md §5:
 
     D_ij = 1/8 Δμᵀ Σ̄⁻¹ Δμ + 1/2 [ln|Σ̄| − 1/2 (ln|Σ_i| + ln|Σ_j|)],   Σ̄ = (Σ_i + Σ_j)/2.
 
@@ -28,6 +28,8 @@ __all__ = [
     "add_half_log_cosh_",
     "bhattacharyya_coefficient",
     "bhattacharyya_distance",
+    "coefficient_1d_into",
+    "distance_1d",
 ]
 
 _LN2 = math.log(2.0)
@@ -63,7 +65,7 @@ def bhattacharyya_distance(
 ) -> Tensor:
     """Bhattacharyya distances between two sets of diagonal Gaussians, summed over d.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
 
     Args:
         mu_a, logvar_a: ``[..., N, d]`` means and log-variances (tensor or numpy).
@@ -93,7 +95,7 @@ def bhattacharyya_distance(
     va, vb = la.exp(), lb.exp()
     out: Tensor | None = None
     for k in range(ma.shape[-1]):
-        dk = _distance_1d(
+        dk = distance_1d(
             ma[..., :, None, k],
             la[..., :, None, k],
             va[..., :, None, k],
@@ -106,7 +108,7 @@ def bhattacharyya_distance(
     return out
 
 
-def _distance_1d(
+def distance_1d(
     mu_i: Tensor, lv_i: Tensor, v_i: Tensor, mu_j: Tensor, lv_j: Tensor, v_j: Tensor
 ) -> Tensor:
     """Broadcast 1-D Bhattacharyya distance; allocates two broadcast-sized buffers."""
@@ -116,22 +118,6 @@ def _distance_1d(
     torch.sub(lv_i, lv_j, out=t)
     add_half_log_cosh_(d, t.mul_(0.5))
     return d.clamp_(min=0.0)
-
-
-def _coefficient_1d(
-    mu_i: Tensor, q_i: Tensor, v_i: Tensor, mu_j: Tensor, q_j: Tensor, v_j: Tensor
-) -> Tensor:
-    """Broadcast 1-D Bhattacharyya coefficient with two broadcast-sized buffers.
-
-    Uses the product form C = sqrt(2 σ_i σ_j / (v_i + v_j)) · exp(−Δμ² / (4 (v_i + v_j))),
-    equivalent to exp(−D) with D as in the module docstring, with one exp per element.
-    ``q = v^{1/4}`` (so sqrt(σ_i σ_j) = q_i q_j); ``q_i`` must already carry the factor √2.
-    C_ii equals 1 up to a few ulp.
-    """
-    r = torch.add(v_i, v_j).rsqrt_()
-    c = torch.sub(mu_i, mu_j).mul_(r).square_().mul_(-0.25).exp_()
-    r.mul_(q_i).mul_(q_j)
-    return c.mul_(r)
 
 
 def coefficient_1d_into(
@@ -144,9 +130,13 @@ def coefficient_1d_into(
     q_j: Tensor,
     v_j: Tensor,
 ) -> Tensor:
-    """:func:`_coefficient_1d` written into ``out`` (any strides), ``tmp`` as scratch.
+    """Broadcast 1-D Bhattacharyya coefficient written into ``out`` (any strides).
 
-    Both have the broadcast shape; nothing else of that size is allocated.
+    Uses the product form C = sqrt(2 σ_i σ_j / (v_i + v_j)) · exp(−Δμ² / (4 (v_i + v_j))),
+    equivalent to exp(−D) with D as in the module docstring, with one exp per element.
+    ``q = v^{1/4}`` (so sqrt(σ_i σ_j) = q_i q_j); ``q_i`` must already carry the factor √2.
+    C_ii equals 1 up to a few ulp. ``out`` and the scratch ``tmp`` have the broadcast
+    shape; nothing else of that size is allocated.
     """
     torch.add(v_i, v_j, out=tmp).rsqrt_()
     torch.sub(mu_i, mu_j, out=out).mul_(tmp).square_().mul_(-0.25).exp_()

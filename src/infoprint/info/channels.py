@@ -3,8 +3,8 @@
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3: a channel U maps each probe
 point x_i to a posterior; its Bhattacharyya coefficient matrix C_ij = exp(−D_B(i, j))
-determines every information measure. DESIGN §3 stacks the matrices of M channels as
-T[i, a, j] = C_a[i, j].
+determines every information measure. docs/architecture.md §5 stacks the matrices of M
+channels as T[i, a, j] = C_a[i, j].
 
 A channel set never builds the full ``[M, N, N]`` tensor; it yields rows of it on demand:
 ``coefficient_rows(rows, device, dtype) -> [B, M, N]`` with entry ``[r, a, j] = C_a[i_r, j]``.
@@ -18,8 +18,8 @@ Implementations here:
 * :class:`ChannelGroups` — arbitrary subsets of the dimensions of one diagonal Gaussian
   space (distance summed over each subset's dimensions).
 * :class:`DiscreteChannels` — ground-truth factors as channels: C_ij = 1 when points i and j
-  share the factor's value, else 0 (DESIGN §3). Their information is the factor's entropy
-  on the probe set.
+  share the factor's value, else 0 (docs/architecture.md §5). Their information is the
+  factor's entropy on the probe set.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .bhattacharyya import _distance_1d, coefficient_1d_into
+from .bhattacharyya import coefficient_1d_into, distance_1d
 
 __all__ = [
+    "CPU_BLOCK_ELEMS",
     "ChannelGroups",
     "ChannelSet",
     "DiscreteChannels",
@@ -46,7 +47,7 @@ __all__ = [
 
 ArrayLike = Tensor | np.ndarray
 
-_CPU_BLOCK_ELEMS = 2**20
+CPU_BLOCK_ELEMS = 2**20
 """Elements per block when building coefficient rows on the CPU (4 MiB in float32)."""
 
 
@@ -64,7 +65,9 @@ class ChannelSet(Protocol):
     * ``coefficient_buffers`` (default 2): how many ``[B, M, N]`` buffers
       ``coefficient_rows`` needs at its peak, including the result;
     * ``supports_out`` (default False): ``coefficient_rows`` accepts ``out=`` (a
-      ``[B, M, N]`` tensor to fill and return), so one buffer is reused for all chunks.
+      ``[B, M, N]`` tensor to fill and return), so one buffer is reused for all chunks;
+    * ``prepare(device, dtype)``: fill any cache of converted parameters, called by the
+      engine before its worker threads share the set.
     """
 
     @property
@@ -126,6 +129,11 @@ class _Cached:
         if buf is None or buf.numel() < numel or buf.dtype != dtype:
             buf = self._local.scratch = torch.empty(numel, dtype=dtype)
         return buf
+
+    def prepare(self, device: torch.device, dtype: torch.dtype) -> None:
+        """Convert the parameters for ``device``/``dtype`` now (the engine calls this before
+        its worker threads share the set)."""
+        self._get(device, dtype)
 
     def _get(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         key = (torch.device(device), dtype)
@@ -189,7 +197,7 @@ class GaussianChannels(_Cached):
         out = _check_out(out, (b, m, n), device, dtype)
         # On the CPU build the rows in channel blocks that stay in cache (the ~10
         # elementwise passes are memory-bound otherwise); on a GPU in one block.
-        block = m if device.type != "cpu" else max(1, min(m, _CPU_BLOCK_ELEMS // (b * n)))
+        block = m if device.type != "cpu" else max(1, min(m, CPU_BLOCK_ELEMS // (b * n)))
         tmp = self._scratch(b * block * n, device, dtype)
         for a0 in range(0, m, block):
             a = slice(a0, min(a0 + block, m))
@@ -261,7 +269,7 @@ class ChannelGroups(_Cached):
         b = mu[0, rows].shape[0]
         out = torch.zeros(b, self.n_channels, self.n_points, device=device, dtype=dtype)
         for k, groups in enumerate(self._by_dim):
-            dk = _distance_1d(
+            dk = distance_1d(
                 mu[k, rows][:, None], lv[k, rows][:, None], v[k, rows][:, None],
                 mu[k][None], lv[k][None], v[k][None],
             )  # fmt: skip
@@ -310,7 +318,7 @@ class GaussianSpaces(_Cached):
         mu, lv, v = self._get(device, dtype)
         out: Tensor | None = None
         for k in range(mu.shape[0]):
-            dk = _distance_1d(
+            dk = distance_1d(
                 mu[k][:, rows].T[:, :, None],
                 lv[k][:, rows].T[:, :, None],
                 v[k][:, rows].T[:, :, None],
@@ -331,9 +339,9 @@ class GaussianSpaces(_Cached):
 class DiscreteChannels(_Cached):
     """Ground-truth factors as channels: ``labels [N, K]`` integer values, one column each.
 
-    C_ij = 1 if points i and j have the same value of the factor, else 0 (DESIGN §3), so
-    I(F) is the entropy (bits) of the factor's empirical distribution on the probe set and
-    I(FF') = I(F) because C∘C = C.
+    C_ij = 1 if points i and j have the same value of the factor, else 0
+    (docs/architecture.md §5), so I(F) is the entropy (bits) of the factor's empirical
+    distribution on the probe set and I(FF') = I(F) because C∘C = C.
     """
 
     coefficient_buffers = 2

@@ -1,7 +1,8 @@
 """Device resolution for the information maths.
 
-``"auto"`` picks CUDA when available and the CPU otherwise (DESIGN §3: "run on the GPU when
-one is present"). Apple MPS is never chosen automatically because it lacks float64.
+``"auto"`` picks CUDA when available and the CPU otherwise: the engine runs on the GPU when
+one is present (docs/architecture.md §6). Apple MPS is never chosen automatically because
+it lacks float64.
 """
 
 from __future__ import annotations

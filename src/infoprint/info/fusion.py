@@ -2,9 +2,9 @@
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 4.4, with the measures of
-Sec. 3 as written in DESIGN §3. Members are M channels V_1..V_M (1-D channels, whole
-spaces, even ground-truth factors) on one probe set of N points, known through their
-Bhattacharyya coefficient matrices C_m. The fused channel U is a free d-dimensional
+Sec. 3 as written in docs/architecture.md §5. Members are M channels V_1..V_M (1-D
+channels, whole spaces, even ground-truth factors) on one probe set of N points, known
+through their Bhattacharyya coefficient matrices C_m. The fused channel U is a free d-dimensional
 diagonal Gaussian embedding, mu [N, d] and logvar [N, d], optimised by gradient ascent on
 the mean similarity (1/M) Σ_m s(U, V_m) with one of
 
@@ -40,18 +40,31 @@ probe points over its 90th percentile.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from .bhattacharyya import bhattacharyya_distance
 from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
+from .engine import (
+    DEFAULT_MEMORY_BUDGET,
+    FusionPlan,
+    checked_itemsize,
+    coefficient_buffers,
+    cpu_chunk_cap,
+    cpu_scratch,
+    plan_fusion,
+)
+from .measures import information_powers
 
 __all__ = [
     "FUSION_INITS",
@@ -63,6 +76,8 @@ __all__ = [
     "continuity",
     "fuse",
 ]
+
+log = logging.getLogger(__name__)
 
 ArrayLike = Tensor | np.ndarray
 
@@ -79,8 +94,6 @@ FUSION_OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
 }
 
 _LN2 = math.log(2.0)
-_ROW_CHUNK_ELEMS = 2**24
-"""Elements of one block of member coefficient rows built at a time (float64)."""
 _BISECTION_STEPS = 40
 """Bisection steps of the automatic initial scale (ln r to about 1e-11)."""
 _MIN_SHARED_BITS = 1e-12
@@ -113,34 +126,41 @@ def _distance_matrix(mu: Tensor, logvar: Tensor) -> Tensor:
 
 
 class FusionTarget:
-    """The members' coefficient matrices, stacked as ``T[i, m, j] = C_m[i, j]``, and their
-    information I_V and I_VV' (bits).
+    """The members' coefficient matrices ``T[i, m, j] = C_m[i, j]`` by chunks of probe rows,
+    and their information I_V and I_VV' (bits, ``[M]``).
 
     Built once per ensemble (:meth:`from_channels`) and reused for every step, objective
-    and restart. The layout is DESIGN §3's; the joint row sums of the fused channel with
-    all members, Σ_j C_U[i, j] C_m[i, j], are one broadcast product and sum over j (faster
-    than a batched matrix-vector product here). They are sums of exponentials evaluated
-    without a log-sum-exp because every row sum is at least 1 (C_U[i, i] = C_m[i, i] = 1),
-    so nothing underflows to a log of 0.
+    and restart. The layout is that of docs/architecture.md §5. Within the memory budget
+    (docs/architecture.md §6, :func:`~infoprint.info.engine.plan_fusion`) the coefficients
+    are kept dense (:attr:`coefficients`, ``[N, M, N]``); beyond it every chunk of rows is
+    rebuilt from the members when needed (slower, the same values). The joint row sums of
+    the fused channel with all members, Σ_j C_U[i, j] C_m[i, j], are a broadcast product
+    and sum over j per chunk, forward and backward (:class:`_JointRowSums`), so no
+    ``[N, M, N]`` temporary is made. They are sums of exponentials evaluated without a
+    log-sum-exp because every row sum is at least 1 (C_U[i, i] = C_m[i, i] = 1), so nothing
+    underflows to a log of 0.
     """
 
-    def __init__(self, coefficients: Tensor) -> None:
-        if coefficients.ndim != 3 or coefficients.shape[0] != coefficients.shape[2]:
-            raise ValueError(
-                f"coefficients must have shape [N, M, N]; got {tuple(coefficients.shape)}"
-            )
-        if coefficients.shape[1] < 1:
-            raise ValueError("a fusion target needs at least one member")
-        self.coefficients = coefficients.detach()
-        n, m = self.n_points, self.n_members
-        log_sums = torch.zeros(2, m, device=self.device, dtype=torch.float64)
-        rows = max(1, _ROW_CHUNK_ELEMS // (m * n))
-        for r0 in range(0, n, rows):
-            c = self.coefficients[r0 : r0 + rows].to(torch.float64)  # [B, M, N]
-            log_sums[0] += c.sum(-1).log2().sum(0)
-            log_sums[1] += c.square().sum(-1).log2().sum(0)
-        bits = (math.log2(n) - log_sums / n).to(self.dtype)
-        self.information, self.self_joint = bits[0], bits[1]  # [M] I(V) and I(VV')
+    def __init__(
+        self,
+        members: ChannelSet,
+        plan: FusionPlan,
+        device: torch.device,
+        dtype: torch.dtype,
+        information: Tensor,
+        self_joint: Tensor,
+    ) -> None:
+        """The target as planned; :meth:`from_channels` computes every argument."""
+        self.members, self.plan, self.device, self.dtype = members, plan, device, dtype
+        self.information, self.self_joint = information, self_joint  # [M] I(V), I(VV')
+        self.coefficients: Tensor | None = None
+        """The dense ``[N, M, N]`` coefficients when the plan keeps them, else ``None``."""
+        if plan.store_dense:
+            n, m = self.n_points, self.n_members
+            dense = torch.empty(n, m, n, device=device, dtype=dtype)
+            for rows, chunk in self.row_chunks():
+                dense[rows] = chunk
+            self.coefficients = dense
 
     @classmethod
     def from_channels(
@@ -149,35 +169,57 @@ class FusionTarget:
         *,
         device: DeviceLike = "auto",
         dtype: torch.dtype = torch.float32,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
     ) -> FusionTarget:
-        """Coefficients of every member channel, built in float64 and stored in ``dtype``."""
+        """The target of the member channels: coefficients built in float64 and held in
+        ``dtype`` within ``memory_budget`` bytes; I_V and I_VV' computed in float64 by
+        :func:`~infoprint.info.measures.information_powers`."""
         members = as_channel_set(members)
-        if dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype}")
+        itemsize = checked_itemsize(dtype)
         dev = resolve_device(device)
-        m, n = members.n_channels, members.n_points
-        out = torch.empty(n, m, n, device=dev, dtype=dtype)
-        rows = max(1, _ROW_CHUNK_ELEMS // (m * n))
-        for r0 in range(0, n, rows):
-            part = slice(r0, min(r0 + rows, n))
-            out[part] = members.coefficient_rows(part, dev, torch.float64)
-        return cls(out)
+        plan = plan_fusion(
+            members.n_points,
+            members.n_channels,
+            itemsize=itemsize,
+            memory_budget=memory_budget,
+            buffers=coefficient_buffers(members),
+            max_chunk_bytes=cpu_chunk_cap(dev),
+            scratch_elems=cpu_scratch(dev),
+        )
+        if not plan.store_dense:
+            log.warning(
+                "fusion target of %d members on %d probe points exceeds memory_budget=%d "
+                "bytes: coefficient rows are rebuilt for every step (slower)",
+                members.n_channels,
+                members.n_points,
+                memory_budget,
+            )
+        bits = information_powers(
+            members, (1, 2), device=dev, dtype=torch.float64, memory_budget=memory_budget
+        )
+        info, self_joint = (b.to(device=dev, dtype=dtype) for b in bits)
+        return cls(members, plan, dev, dtype, info, self_joint)
 
     @property
     def n_members(self) -> int:
-        return int(self.coefficients.shape[1])
+        return int(self.members.n_channels)
 
     @property
     def n_points(self) -> int:
-        return int(self.coefficients.shape[0])
+        return int(self.members.n_points)
 
-    @property
-    def device(self) -> torch.device:
-        return self.coefficients.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.coefficients.dtype
+    def row_chunks(self) -> Iterator[tuple[slice, Tensor]]:
+        """``(rows, T[rows])`` ``[B, M, N]`` in the target's dtype, for all probe rows in
+        chunks of the plan's size: views of the dense coefficients, or rows rebuilt in
+        float64 and rounded to the dtype (the values the dense copy holds)."""
+        n, step = self.n_points, self.plan.rows_per_chunk
+        for r0 in range(0, n, step):
+            rows = slice(r0, min(r0 + step, n))
+            if self.coefficients is not None:
+                yield rows, self.coefficients[rows]
+            else:
+                built = self.members.coefficient_rows(rows, self.device, torch.float64)
+                yield rows, built.to(self.dtype)
 
     def similarity(self, mu: Tensor, logvar: Tensor, objective: str) -> Tensor:
         """``[M]`` similarity of the embedding ``mu/logvar [N, d]`` with every member.
@@ -194,7 +236,7 @@ class FusionTarget:
             )
         log_u = -_distance_matrix(mu, logvar)  # [N, N]
         info_u = _bits(log_u)
-        rows = (self.coefficients * log_u.exp()[:, None, :]).sum(-1)  # [N, M]
+        rows = _JointRowSums.apply(log_u.exp(), self)  # [N, M]
         joint = _row_sum_bits(rows.T, n)  # [M] I(UV)
         shared = info_u + self.information - joint  # I(U;V)
         if objective == "mutual_information":
@@ -217,18 +259,43 @@ class FusionTarget:
         Σ_ij (1/N − W_ij) D_ij; for equal variances D_ij ∝ |μ_i − μ_j|², which these
         eigenvectors maximise: they are the directions in which the fused space first grows.
         """
-        n, m = self.n_points, self.n_members
+        n = self.n_points
         if not 1 <= dim < n:
             raise ValueError(f"dim must lie in [1, {n - 1}] for {n} probe points; got {dim}")
         w = torch.empty(n, n, device=self.device, dtype=torch.float64)
-        rows = max(1, _ROW_CHUNK_ELEMS // (m * n))
-        for r0 in range(0, n, rows):
-            c = self.coefficients[r0 : r0 + rows].to(torch.float64)  # [B, M, N]
-            w[r0 : r0 + rows] = (c / c.sum(-1, keepdim=True)).mean(1)
+        for rows, chunk in self.row_chunks():
+            c = chunk.to(torch.float64)  # [B, M, N]
+            w[rows] = (c / c.sum(-1, keepdim=True)).mean(1)
         a = 0.5 * (w + w.T)
         a = a - a.mean(0, keepdim=True) - a.mean(1, keepdim=True) + a.mean()
         _, vectors = torch.linalg.eigh(a)
         return vectors[:, -dim:].flip(-1) * math.sqrt(n)
+
+
+class _JointRowSums(torch.autograd.Function):
+    """``[N, M]`` Σ_j C_m[i, j] K[i, j] of a kernel ``K [N, N]`` with every member.
+
+    Chunk by chunk of probe rows (:meth:`FusionTarget.row_chunks`), and so is the backward
+    pass, ∂/∂K[i, j] = Σ_m g[i, m] C_m[i, j]: autograd of the broadcast product would keep
+    every chunk (the whole ``[N, M, N]``) until the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, kernel: Tensor, target: FusionTarget) -> Tensor:
+        ctx.target = target
+        out = kernel.new_empty(target.n_points, target.n_members)
+        for rows, c in target.row_chunks():
+            out[rows] = (c * kernel[rows, None, :]).sum(-1)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        target: FusionTarget = ctx.target
+        grad_kernel = grad.new_empty(target.n_points, target.n_points)
+        for rows, c in target.row_chunks():
+            grad_kernel[rows] = (grad[rows, :, None] * c).sum(1)
+        return grad_kernel, None
 
 
 @dataclass
@@ -306,8 +373,7 @@ def fuse(
         members: a channel set on the probe set (e.g. ``GaussianChannels`` of the chosen
             runs' channels, ``GaussianSpaces`` of whole latent spaces) or a prebuilt
             :class:`FusionTarget` (then ``device`` and ``dtype`` are the target's).
-        dim: dimension d of the fused embedding.
-        objective: ``"mutual_information"``, ``"exp_neg_vi"`` or ``"nmi"``.
+        dim, objective: dimension d of the fused embedding; one of :data:`FUSION_OBJECTIVES`.
         steps, lr, optimizer: gradient steps, learning rate and optimiser (one of
             :data:`FUSION_OPTIMIZERS`).
         init: initial means: ``"spectral"`` (:meth:`FusionTarget.spectral_embedding`,
@@ -321,41 +387,15 @@ def fuse(
             members' mean information. Starting that informative matters for NMI (module
             docstring).
         seed: seed of the random start (a CPU generator: the same start on any device).
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``.
-        dtype: ``torch.float32`` or ``torch.float64``.
+        device, dtype: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``; float32/64.
     """
-    _check_objective(objective)
-    if optimizer not in FUSION_OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}")
-    if init not in FUSION_INITS:
-        raise ValueError(f"init must be one of {FUSION_INITS}; got {init!r}")
-    if dim < 1 or steps < 0 or lr <= 0 or (init_scale is not None and init_scale <= 0):
-        raise ValueError(
-            f"need dim >= 1, steps >= 0, lr > 0 and init_scale > 0; got dim={dim}, "
-            f"steps={steps}, lr={lr}, init_scale={init_scale}"
-        )
-    if isinstance(members, FusionTarget):
-        target = members
-    else:
-        target = FusionTarget.from_channels(members, device=device, dtype=dtype)
-    dev, dt, n = target.device, target.dtype, target.n_points
-    if init == "spectral":
-        start = target.spectral_embedding(dim)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        start = torch.randn(n, dim, generator=gen, dtype=torch.float64).to(dev)
-    if init_scale is None:
-        init_scale = _matching_scale(start, float(target.information.mean()))
-    mu = (start * init_scale).to(dtype=dt).requires_grad_()
-    logvar = torch.zeros(n, dim, device=dev, dtype=dt, requires_grad=True)
-    opt = FUSION_OPTIMIZERS[optimizer]([mu, logvar], lr=lr)
-    trace = torch.empty(steps, device=dev, dtype=dt)
-    for step in range(steps):
-        opt.zero_grad(set_to_none=True)
-        value = target.similarity(mu, logvar, objective).mean()
-        value.neg().backward()
-        opt.step()
-        trace[step] = value.detach()
+    _check_fuse_options(objective, optimizer, init, dim, steps, lr, init_scale)
+    target = members
+    if not isinstance(target, FusionTarget):
+        target = FusionTarget.from_channels(target, device=device, dtype=dtype)
+    mu = _initial_means(target, dim, init, init_scale, seed).to(target.dtype).requires_grad_()
+    logvar = torch.zeros(mu.shape, device=mu.device, dtype=mu.dtype, requires_grad=True)
+    trace = _ascend(target, mu, logvar, objective, FUSION_OPTIMIZERS[optimizer], lr, steps)
     with torch.no_grad():
         final = target.similarity(mu, logvar, objective)
         bits = float(_bits(-_distance_matrix(mu, logvar)))
@@ -368,6 +408,67 @@ def fuse(
         trace=trace.cpu(),
         seed=seed,
     )
+
+
+def _check_fuse_options(
+    objective: str,
+    optimizer: str,
+    init: str,
+    dim: int,
+    steps: int,
+    lr: float,
+    init_scale: float | None,
+) -> None:
+    """Raise :class:`ValueError` naming the first invalid option of :func:`fuse`."""
+    _check_objective(objective)
+    if optimizer not in FUSION_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}")
+    if init not in FUSION_INITS:
+        raise ValueError(f"init must be one of {FUSION_INITS}; got {init!r}")
+    if dim < 1 or steps < 0 or lr <= 0 or (init_scale is not None and init_scale <= 0):
+        raise ValueError(
+            f"need dim >= 1, steps >= 0, lr > 0 and init_scale > 0; got dim={dim}, "
+            f"steps={steps}, lr={lr}, init_scale={init_scale}"
+        )
+
+
+def _initial_means(
+    target: FusionTarget, dim: int, init: str, init_scale: float | None, seed: int
+) -> Tensor:
+    """``[N, dim]`` float64 start of the fused means on the target's device (see :func:`fuse`):
+    the spectral embedding or a seeded standard normal draw, scaled by ``init_scale`` or, for
+    ``None``, to carry the members' mean information."""
+    if init == "spectral":
+        start = target.spectral_embedding(dim)
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        start = torch.randn(target.n_points, dim, generator=gen, dtype=torch.float64)
+        start = start.to(target.device)
+    if init_scale is None:
+        init_scale = _matching_scale(start, float(target.information.mean()))
+    return start * init_scale
+
+
+def _ascend(
+    target: FusionTarget,
+    mu: Tensor,
+    logvar: Tensor,
+    objective: str,
+    optimizer: Callable[..., torch.optim.Optimizer],
+    lr: float,
+    steps: int,
+) -> Tensor:
+    """Full-batch gradient ascent of the mean similarity, in place on ``mu`` and ``logvar``;
+    returns the ``[steps]`` trace of the mean similarity before each step."""
+    opt = optimizer([mu, logvar], lr=lr)
+    trace = torch.empty(steps, device=mu.device, dtype=mu.dtype)
+    for step in range(steps):
+        opt.zero_grad(set_to_none=True)
+        value = target.similarity(mu, logvar, objective).mean()
+        value.neg().backward()
+        opt.step()
+        trace[step] = value.detach()
+    return trace
 
 
 def adjacent_distances(mu: ArrayLike, logvar: ArrayLike, *, closed: bool = False) -> Tensor:

@@ -1,7 +1,8 @@
 """Information, joint information, NMI and VI of channels, in bits.
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
-representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3, as written in DESIGN §3:
+representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3, as written in
+docs/architecture.md §5:
 
 * I(U)   = −(1/N) Σ_i log2((1/N) Σ_j C_ij)                  (information of a channel)
 * I(UU') = the same with C∘C                                (two independent reads of U)
@@ -19,26 +20,28 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor
 
-from ._workers import default_workers, for_each_chunk, single_threaded_ops
 from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
-from .pairwise import (
-    _SCRATCH_ELEMS,
-    CPU_CHUNK_BYTES,
+from .engine import (
     DEFAULT_MEMORY_BUDGET,
-    ProgressCallback,
-    _build_buffers,
-    _check_pair,
-    _coefficient_rows,
-    _out_buffer,
-    _Progress,
-    build_elems,
-    pairwise_joint_information,
+    CoefficientRows,
+    check_same_probe_set,
+    checked_itemsize,
+    coefficient_buffers,
+    cpu_chunk_cap,
+    cpu_scratch,
+    default_workers,
+    for_each_chunk,
+    plan_information,
+    prepare,
+    single_threaded_ops,
 )
+from .pairwise import pairwise_joint_information
 
 __all__ = [
     "Comparison",
@@ -60,7 +63,6 @@ def information(
     dtype: torch.dtype = torch.float32,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     copies: int = 1,
-    progress: bool | ProgressCallback = False,
     workers: int | None = None,
 ) -> Tensor:
     """Information of every channel in bits, ``[M]`` on the CPU in ``dtype``.
@@ -70,59 +72,57 @@ def information(
     this is the entropy of its values on the probe set.
 
     ``copies=2`` gives I(UU') (coefficients C∘C, two independent reads of the channel);
-    in general the coefficients are raised to the power ``copies``. ``memory_budget``,
-    ``progress`` and ``workers`` as in
-    :func:`~infoprint.info.pairwise.pairwise_joint_information`.
+    in general the coefficients are raised to the power ``copies``. ``memory_budget`` and
+    ``workers`` as in :func:`~infoprint.info.pairwise.pairwise_joint_information`.
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1; got {copies}")
-    (out,) = _information_powers(
-        channels, (int(copies),), device, dtype, memory_budget, progress, workers
+    (out,) = information_powers(
+        channels,
+        (int(copies),),
+        device=device,
+        dtype=dtype,
+        memory_budget=memory_budget,
+        workers=workers,
     )
     return out
 
 
-def _information_powers(
+def information_powers(
     channels: ChannelSet,
     powers: tuple[int, ...],
-    device: DeviceLike,
-    dtype: torch.dtype,
-    memory_budget: int,
-    progress: bool | ProgressCallback = False,
+    *,
+    device: DeviceLike = "auto",
+    dtype: torch.dtype = torch.float32,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     workers: int | None = None,
 ) -> list[Tensor]:
-    """``information(channels, copies=p)`` for every p in ``powers`` (ascending), one pass."""
+    """``information(channels, copies=p)`` for every p in ``powers`` (ascending), one pass.
+
+    One engine pass over chunks of probe rows (docs/architecture.md §6), planned by
+    :func:`~infoprint.info.engine.plan_information`.
+    """
     channels = as_channel_set(channels)
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype}")
+    itemsize = checked_itemsize(dtype)
     dev = resolve_device(device)
     n, m = channels.n_points, channels.n_channels
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    buffers = _build_buffers(channels)
-    scratch = _SCRATCH_ELEMS if dev.type == "cpu" else None
     n_workers = default_workers(dev, workers)
-
-    def working(rows: int) -> int:
-        per_worker = build_elems(rows, m, n, buffers, scratch) + rows * m
-        return (len(powers) * m + n_workers * per_worker) * itemsize
-
-    if working(1) > memory_budget:
-        raise ValueError(
-            f"memory_budget={memory_budget} bytes is too small for {m} channels on {n} probe "
-            f"points; at least {working(1)} bytes are needed"
-        )
-    hi = n if dev.type != "cpu" else min(n, max(1, CPU_CHUNK_BYTES // (m * n * itemsize)))
-    rows_per_chunk = 1
-    while rows_per_chunk < hi:  # largest rows in [1, hi] that fits
-        mid = (rows_per_chunk + hi + 1) // 2
-        rows_per_chunk, hi = (
-            (mid, hi) if working(mid) <= memory_budget else (rows_per_chunk, mid - 1)
-        )
+    rows_per_chunk = plan_information(
+        n,
+        m,
+        len(powers),
+        itemsize=itemsize,
+        memory_budget=memory_budget,
+        buffers=coefficient_buffers(channels),
+        max_chunk_bytes=cpu_chunk_cap(dev),
+        scratch_elems=cpu_scratch(dev),
+        workers=n_workers,
+    )
     accs = [torch.zeros(m, device=dev, dtype=dtype) for _ in powers]
     lock = threading.Lock()
 
-    def work(buf: Tensor | None, rows: slice) -> None:
-        c = _coefficient_rows(channels, rows, dev, dtype, buf)  # [B, M, N]
+    def work(coefficient_rows: CoefficientRows, rows: slice) -> None:
+        c = coefficient_rows(rows)  # [B, M, N]
         prev = 1
         for acc, p in zip(accs, powers, strict=True):
             if p != prev:
@@ -132,16 +132,10 @@ def _information_powers(
             with lock:
                 acc.add_(part)
 
-    report = _Progress(progress, n, "information")
     with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
-        for_each_chunk(
-            n,
-            rows_per_chunk,
-            n_workers,
-            lambda: _out_buffer(channels, rows_per_chunk, dev, dtype),
-            work,
-            report,
-        )
+        prepare(channels, dev, dtype)
+        make_rows = partial(CoefficientRows, channels, rows_per_chunk, dev, dtype)
+        for_each_chunk(n, rows_per_chunk, n_workers, make_rows, work)
     return [acc.div_(-n).add_(math.log2(n)).cpu() for acc in accs]
 
 
@@ -223,32 +217,32 @@ def compare(
     device: DeviceLike = "auto",
     dtype: torch.dtype = torch.float32,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: bool | ProgressCallback = False,
-    tile: int | None = None,
     min_bits: float = NMI_MIN_BITS,
     workers: int | None = None,
 ) -> Comparison:
     """Information, joint information, NMI and VI of every channel of A with every one of B.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; DESIGN §3.
-    ``b=None`` compares A with itself (one symmetric pairwise pass). Options as in
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
+    ``b=None`` compares A with itself (one symmetric pairwise pass). ``device``, ``dtype``,
+    ``memory_budget`` and ``workers`` as in
     :func:`~infoprint.info.pairwise.pairwise_joint_information`; ``min_bits`` as in
     :func:`nmi_from_bits`. Returns float64 CPU tensors.
     """
     a = as_channel_set(a)
     if b is not None:
         b = as_channel_set(b)
-        _check_pair(a, b)
-    dev = resolve_device(device)
-    opts = dict(device=dev, dtype=dtype, memory_budget=memory_budget)
-    joint = pairwise_joint_information(a, b, progress=progress, tile=tile, workers=workers, **opts)
+        check_same_probe_set(a, b)
+    opts = dict(
+        device=resolve_device(device), dtype=dtype, memory_budget=memory_budget, workers=workers
+    )
+    joint = pairwise_joint_information(a, b, **opts)
     if b is None:
-        (info_a,) = _information_powers(a, (1,), dev, dtype, memory_budget, workers=workers)
+        (info_a,) = information_powers(a, (1,), **opts)
         self_a = torch.diagonal(joint).clone()
         info_b, self_b = info_a, self_a
     else:
-        info_a, self_a = _information_powers(a, (1, 2), dev, dtype, memory_budget, workers=workers)
-        info_b, self_b = _information_powers(b, (1, 2), dev, dtype, memory_budget, workers=workers)
+        info_a, self_a = information_powers(a, (1, 2), **opts)
+        info_b, self_b = information_powers(b, (1, 2), **opts)
     f = [t.to(torch.float64) for t in (info_a, info_b, self_a, self_b, joint)]
     nmi = nmi_from_bits(*f, min_bits=min_bits)
     vi = vi_from_bits(f[2], f[3], f[4])

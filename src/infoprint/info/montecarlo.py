@@ -2,7 +2,8 @@
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
 representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 4.3, as specified in
-DESIGN §3. For a space U with posteriors q(u|x) on an embedding sample x_1..x_N:
+docs/architecture.md §5. For a space U with posteriors q(u|x) on an embedding sample
+x_1..x_N:
 
     I(U;X) ≈ (1/S) Σ_s log2[ q(u_s|x_s) / ((1/N) Σ_j q(u_s|x_j)) ],
     x_s ~ uniform{x_1..x_N},  u_s ~ q(u|x_s),
@@ -10,7 +11,7 @@ DESIGN §3. For a space U with posteriors q(u|x) on an embedding sample x_1..x_N
 evaluated in log space (running logsumexp over chunks of j). Two reads of one space,
 I(UU'), use the space tiled with itself ([u, u'] with independent noise, q(u,u'|x) =
 q(u|x) q(u'|x)); two spaces, I(UV), use their concatenation ([u, v], q(u,v|x) =
-q(u|x) q(v|x)). NMI and VI then follow Sec. 3 / DESIGN §3.
+q(u|x) q(v|x)). NMI and VI then follow Sec. 3 / docs/architecture.md §5.
 
 Implementation: log q_r(u|x_j) for all spaces r and a chunk of samples is computed once;
 joint log densities are sums of these, so Σ_j q_a q_b for all pairs (a, b) is a batched GEMM
@@ -29,7 +30,7 @@ Monte Carlo noise only, not the bias of the estimator from a finite embedding sa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,8 @@ import torch
 from torch import Tensor
 
 from .device import DeviceLike, resolve_device
+from .engine import DEFAULT_MEMORY_BUDGET, plan_samples
 from .measures import NMI_MIN_BITS
-from .pairwise import DEFAULT_MEMORY_BUDGET, ProgressCallback, _Progress
 
 __all__ = [
     "MonteCarloComparison",
@@ -162,11 +163,10 @@ def montecarlo_compare(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     point_chunk: int = 4096,
     min_bits: float = NMI_MIN_BITS,
-    progress: bool | ProgressCallback = False,
 ) -> MonteCarloComparison:
     """Monte Carlo I, I(UU'), joint I, NMI and VI with standard errors for R whole spaces.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; docs/architecture.md §5.
 
     Args:
         spaces: a sequence of ``(mu [N, d_r], logvar [N, d_r])`` (d_r may differ), or a
@@ -177,7 +177,6 @@ def montecarlo_compare(
         memory_budget: bytes for the per-chunk working set (samples are chunked to fit).
         point_chunk: the sum over j runs in chunks of this many points.
         min_bits: NMI (and its error) is 0 where a space has I(U;U') ≤ ``min_bits``.
-        progress: ``True`` logs progress; a callable gets ``(samples_done, n_samples)``.
 
     Returns:
         :class:`MonteCarloComparison` with ``[R]`` and ``[R, R]`` float64 CPU tensors.
@@ -186,61 +185,82 @@ def montecarlo_compare(
         raise ValueError(f"n_samples must be >= 2; got {n_samples}")
     dev = resolve_device(device)
     sp = _as_spaces(spaces, dev)
-    r_, n = sp.r, sp.n
-    nc = max(1, min(n, int(point_chunk)))
-    # per sample: log densities of u and u' (R x nc each, built per space then stacked,
-    # so twice), G and the per-sample joint terms with their products (R x R), noise
-    per_sample = 8 * (5 * r_ * nc + 6 * r_ * r_ + 8 * r_ * sp.d + 16 * r_)
-    s_chunk = int(max(1, min(_BLOCK, memory_budget // per_sample)))
-    f64 = torch.float64
-    # streaming sums over samples
-    s_i = torch.zeros(r_, dtype=f64, device=dev)
-    s_s = torch.zeros_like(s_i)
-    p_ii = torch.zeros(r_, r_, dtype=f64, device=dev)
-    p_is = torch.zeros_like(p_ii)
-    p_ss = torch.zeros_like(p_ii)
-    s_j = torch.zeros_like(p_ii)
-    q_jj = torch.zeros_like(p_ii)
-    q_ji = torch.zeros_like(p_ii)
-    q_js = torch.zeros_like(p_ii)
-    report = _Progress(progress, n_samples, "Monte Carlo comparison")
-    log_n = math.log(n)
+    nc = max(1, min(sp.n, int(point_chunk)))
+    s_chunk = plan_samples(sp.r, sp.d, nc, memory_budget=memory_budget, max_samples=_BLOCK)
+    moments = _Moments(sp.r, dev)
+    log_n = math.log(sp.n)
     with torch.no_grad():
-        for blk0 in range(0, n_samples, _BLOCK):
-            nb = min(_BLOCK, n_samples - blk0)
-            # randomness per fixed block of samples, so results do not depend on chunking
-            gen = torch.Generator(device="cpu").manual_seed(_block_seed(seed, blk0 // _BLOCK))
-            idx_blk = torch.randint(n, (nb,), generator=gen)
-            eps_blk = torch.zeros(2, r_, nb, sp.d, dtype=f64)  # padded dimensions: 0
-            for r, k in enumerate(sp.dims):
-                eps_blk[0, r, :, :k] = torch.randn(nb, k, generator=gen, dtype=f64)
-                eps_blk[1, r, :, :k] = torch.randn(nb, k, generator=gen, dtype=f64)
-            for c0 in range(0, nb, s_chunk):
-                c1 = min(c0 + s_chunk, nb)
-                idx = idx_blk[c0:c1].to(dev)
-                noise = eps_blk[:, :, c0:c1].to(dev)  # [2, R, b, D]
-                terms = _sample_terms(sp, idx, noise, nc, log_n)
-                f_i, f_s, f_j = terms
-                ones = torch.ones(1, f_i.shape[0], dtype=f64, device=dev)
-                fj = f_j.reshape(f_j.shape[0], -1)  # [b, R*R]
-                s_i += (ones @ f_i)[0]
-                s_s += (ones @ f_s)[0]
-                p_ii += f_i.T @ f_i
-                p_is += f_i.T @ f_s
-                p_ss += f_s.T @ f_s
-                s_j += (ones @ fj).view(r_, r_)
-                q_jj += (ones @ (fj * fj)).view(r_, r_)
-                q_ji += (ones @ (f_j * f_i[:, :, None]).reshape_as(fj)).view(r_, r_)
-                q_js += (ones @ (f_j * f_s[:, :, None]).reshape_as(fj)).view(r_, r_)
-                del terms, f_i, f_s, f_j
-                report(blk0 + c1)
-    return _finish(n_samples, seed, min_bits, s_i, s_s, p_ii, p_is, p_ss, s_j, q_jj, q_ji, q_js)
+        for idx, noise in _sample_chunks(sp, n_samples, seed, s_chunk):
+            moments.add(*_sample_terms(sp, idx, noise, nc, log_n))
+    return _finish(moments, n_samples, seed, min_bits)
 
 
 def _block_seed(seed: int, block: int) -> int:
     """A 63-bit seed for one block of samples, derived from (seed, block)."""
     ss = np.random.SeedSequence([int(seed) & (2**63 - 1), block])
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def _sample_chunks(
+    sp: _Spaces, n_samples: int, seed: int, s_chunk: int
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """``(indices s [b], noise [2, R, b, D])`` for chunks of ``s_chunk`` samples.
+
+    The randomness is drawn per fixed block of :data:`_BLOCK` samples (a CPU generator
+    seeded from ``(seed, block)``), so results depend neither on the chunking nor on the
+    device. Noise of padded dimensions is 0.
+    """
+    dev = sp.mu.device
+    for blk0 in range(0, n_samples, _BLOCK):
+        nb = min(_BLOCK, n_samples - blk0)
+        gen = torch.Generator(device="cpu").manual_seed(_block_seed(seed, blk0 // _BLOCK))
+        idx_blk = torch.randint(sp.n, (nb,), generator=gen)
+        eps_blk = torch.zeros(2, sp.r, nb, sp.d, dtype=torch.float64)
+        for r, k in enumerate(sp.dims):
+            eps_blk[0, r, :, :k] = torch.randn(nb, k, generator=gen, dtype=torch.float64)
+            eps_blk[1, r, :, :k] = torch.randn(nb, k, generator=gen, dtype=torch.float64)
+        for c0 in range(0, nb, s_chunk):
+            c1 = min(c0 + s_chunk, nb)
+            yield idx_blk[c0:c1].to(dev), eps_blk[:, :, c0:c1].to(dev)
+
+
+class _Moments:
+    """Streaming sums over samples of the per-sample terms and of their cross products.
+
+    ``i``: I_r terms, ``s``: I(U_r U_r') terms, ``j``: I(U_a U_b) terms. ``s_*`` are sums,
+    ``p_**`` sums of outer products ``[R, R]``, ``q_j*`` sums of products of the joint
+    terms with ``j``, ``i`` (of space a) and ``s`` (of space a), elementwise per pair.
+    """
+
+    def __init__(self, r: int, dev: torch.device) -> None:
+        def zeros(*shape: int) -> Tensor:
+            return torch.zeros(*shape, dtype=torch.float64, device=dev)
+
+        self.s_i, self.s_s = zeros(r), zeros(r)
+        self.p_ii, self.p_is, self.p_ss = zeros(r, r), zeros(r, r), zeros(r, r)
+        self.s_j, self.q_jj, self.q_ji, self.q_js = (zeros(r, r) for _ in range(4))
+
+    def add(self, f_i: Tensor, f_s: Tensor, f_j: Tensor) -> None:
+        """Add a chunk of b samples: ``f_i, f_s [b, R]``, ``f_j [b, R, R]``; sums over
+        samples are GEMVs with a row of ones."""
+        r = f_i.shape[1]
+        ones = torch.ones(1, f_i.shape[0], dtype=torch.float64, device=f_i.device)
+        fj = f_j.reshape(f_j.shape[0], -1)  # [b, R*R]
+        self.s_i += (ones @ f_i)[0]
+        self.s_s += (ones @ f_s)[0]
+        self.p_ii += f_i.T @ f_i
+        self.p_is += f_i.T @ f_s
+        self.p_ss += f_s.T @ f_s
+        self.s_j += (ones @ fj).view(r, r)
+        self.q_jj += (ones @ (fj * fj)).view(r, r)
+        self.q_ji += (ones @ (f_j * f_i[:, :, None]).reshape_as(fj)).view(r, r)
+        self.q_js += (ones @ (f_j * f_s[:, :, None]).reshape_as(fj)).view(r, r)
+
+    def cpu(self) -> _Moments:
+        """These sums, moved to the CPU (in place)."""
+        for name, value in vars(self).items():
+            setattr(self, name, value.cpu())
+        return self
 
 
 def _sample_terms(
@@ -285,40 +305,54 @@ def _sample_terms(
     return f_i, f_s, f_j
 
 
-def _finish(
-    S: int,
-    seed: int,
-    min_bits: float,
-    s_i: Tensor,
-    s_s: Tensor,
-    p_ii: Tensor,
-    p_is: Tensor,
-    p_ss: Tensor,
-    s_j: Tensor,
-    q_jj: Tensor,
-    q_ji: Tensor,
-    q_js: Tensor,
-) -> MonteCarloComparison:
-    """Means, covariances of the means, delta-method errors; all [R] / [R, R]."""
-    s_i, s_s, p_ii, p_is, p_ss, s_j, q_jj, q_ji, q_js = (
-        t.cpu() for t in (s_i, s_s, p_ii, p_is, p_ss, s_j, q_jj, q_ji, q_js)
+def _finish(moments: _Moments, n_samples: int, seed: int, min_bits: float) -> MonteCarloComparison:
+    """Means, covariances of the means and delta-method errors; all [R] / [R, R]."""
+    m = moments.cpu()
+    ia, sa = m.s_i / n_samples, m.s_s / n_samples  # [R]
+    sig, var_i, var_s, c_jj = _covariances(m, n_samples)
+    r_ = ia.shape[0]
+    eye = torch.eye(r_, dtype=torch.bool)
+    # the diagonal pair (a, a): J is defined as S_a
+    jm = torch.where(eye, sa[:, None].expand(r_, r_), m.s_j / n_samples)
+    nmi, ok, grad_nmi = _nmi_with_gradient(ia, sa, jm, min_bits)
+    grad_vi = torch.tensor([0.0, 0.0, -1.0, -1.0, 2.0], dtype=torch.float64).expand(r_, r_, 5)
+    zero = torch.zeros_like(nmi)
+    vi = 2 * jm - sa[:, None] - sa[None, :]
+    return MonteCarloComparison(
+        information=ia,
+        information_se=var_i.clamp(min=0).sqrt(),
+        self_joint=sa,
+        self_joint_se=var_s.clamp(min=0).sqrt(),
+        joint=jm,
+        joint_se=torch.where(eye, var_s.sqrt()[:, None].expand(r_, r_), c_jj.clamp(min=0).sqrt()),
+        nmi=torch.where(eye & ok, torch.ones_like(nmi), nmi),
+        nmi_se=torch.where(ok & ~eye, _delta_se(grad_nmi, sig), zero),
+        vi=torch.where(eye, zero, vi),
+        vi_se=torch.where(eye, zero, _delta_se(grad_vi, sig)),
+        n_samples=n_samples,
+        seed=seed,
     )
+
+
+def _covariances(m: _Moments, n_samples: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Covariance ``[R, R, 5, 5]`` of (I_a, I_b, S_a, S_b, J_ab) for every pair of spaces.
+
+    Estimated from the streaming sums (unbiased, of the sample means); returns it with
+    var(I_r), var(S_r) ``[R]`` and var(J_ab) ``[R, R]``. S is I(UU'), J is I(U_a U_b).
+    """
+    big_s = n_samples
 
     def cov(pxy: Tensor, sx: Tensor, sy: Tensor) -> Tensor:
         """Covariance of the two sample means from Σxy, Σx, Σy (unbiased)."""
-        return (pxy - sx * sy / S) / (S - 1) / S
+        return (pxy - sx * sy / big_s) / (big_s - 1) / big_s
 
-    ia, sa = s_i / S, s_s / S  # [R]
-    c_ii = cov(p_ii, s_i[:, None], s_i[None, :])  # cov(I_a, I_b)
-    c_is = cov(p_is, s_i[:, None], s_s[None, :])  # cov(I_a, S_b)
-    c_ss = cov(p_ss, s_s[:, None], s_s[None, :])  # cov(S_a, S_b)
-    jm = s_j / S
-    c_jj = cov(q_jj, s_j, s_j)  # var(J_ab)
-    c_ja = cov(q_ji, s_j, s_i[:, None])  # cov(J_ab, I_a); cov(J_ab, I_b) = c_ja.T
-    c_jsa = cov(q_js, s_j, s_s[:, None])  # cov(J_ab, S_a); cov(J_ab, S_b) = c_jsa.T
-    r_ = ia.shape[0]
-    eye = torch.eye(r_, dtype=torch.bool)
-    # order of the 5 quantities: I_a, I_b, S_a, S_b, J_ab
+    c_ii = cov(m.p_ii, m.s_i[:, None], m.s_i[None, :])  # cov(I_a, I_b)
+    c_is = cov(m.p_is, m.s_i[:, None], m.s_s[None, :])  # cov(I_a, S_b)
+    c_ss = cov(m.p_ss, m.s_s[:, None], m.s_s[None, :])  # cov(S_a, S_b)
+    c_jj = cov(m.q_jj, m.s_j, m.s_j)  # var(J_ab)
+    c_ja = cov(m.q_ji, m.s_j, m.s_i[:, None])  # cov(J_ab, I_a); cov(J_ab, I_b) = c_ja.T
+    c_jsa = cov(m.q_js, m.s_j, m.s_s[:, None])  # cov(J_ab, S_a); cov(J_ab, S_b) = c_jsa.T
+    r_ = c_ii.shape[0]
     sig = torch.empty(r_, r_, 5, 5, dtype=torch.float64)
     var_i, var_s, cis_d = torch.diagonal(c_ii), torch.diagonal(c_ss), torch.diagonal(c_is)
     sig[..., 0, 0] = var_i[:, None]
@@ -336,18 +370,27 @@ def _finish(
     sig[..., 4, 1] = sig[..., 1, 4] = c_ja.T
     sig[..., 4, 2] = sig[..., 2, 4] = c_jsa
     sig[..., 4, 3] = sig[..., 3, 4] = c_jsa.T
-    # the diagonal pair (a, a): J is defined as S_a
-    jm = torch.where(eye, sa[:, None].expand(r_, r_), jm)
+    return sig, var_i, var_s, c_jj
 
-    ua, ub = 2 * ia[:, None] - sa[:, None], 2 * ia[None, :] - sa[None, :]
-    ua, ub = ua.expand(r_, r_), ub.expand(r_, r_)
+
+def _nmi_with_gradient(
+    ia: Tensor, sa: Tensor, jm: Tensor, min_bits: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """NMI ``[R, R]`` (Sec. 3), where it is defined, and its gradient ``[R, R, 5]``.
+
+    The gradient is with respect to (I_a, I_b, S_a, S_b, J_ab); NMI is 0 where a space
+    carries ≤ ``min_bits`` of I(U;U') = 2 I − S.
+    """
+    r_ = ia.shape[0]
+    ua = (2 * ia[:, None] - sa[:, None]).expand(r_, r_)
+    ub = (2 * ia[None, :] - sa[None, :]).expand(r_, r_)
     num = ia[:, None] + ia[None, :] - jm
     ok = (ua > min_bits) & (ub > min_bits)
     den = torch.where(ok, ua * ub, torch.ones_like(num)).sqrt()
     nmi = torch.where(ok, num / den, torch.zeros_like(num))
     ua_s = torch.where(ok, ua, torch.ones_like(ua))
     ub_s = torch.where(ok, ub, torch.ones_like(ub))
-    grad_nmi = torch.stack(
+    grad = torch.stack(
         [
             (1 - num / ua_s) / den,
             (1 - num / ub_s) / den,
@@ -356,32 +399,13 @@ def _finish(
             -1 / den,
         ],
         -1,
-    )  # [R, R, 5]
-    grad_vi = torch.tensor([0.0, 0.0, -1.0, -1.0, 2.0], dtype=torch.float64).expand(r_, r_, 5)
-
-    def quad(gr: Tensor) -> Tensor:
-        return torch.einsum("abk,abkl,abl->ab", gr, sig, gr).clamp_(min=0).sqrt_()
-
-    nmi_se = torch.where(ok & ~eye, quad(grad_nmi), torch.zeros_like(num))
-    vi = 2 * jm - sa[:, None] - sa[None, :]
-    vi_se = torch.where(eye, torch.zeros_like(num), quad(grad_vi))
-    joint_se = torch.where(eye, var_s.sqrt()[:, None].expand(r_, r_), c_jj.clamp(min=0).sqrt())
-    nmi = torch.where(eye & ok, torch.ones_like(nmi), nmi)
-    vi = torch.where(eye, torch.zeros_like(vi), vi)
-    return MonteCarloComparison(
-        information=ia,
-        information_se=var_i.clamp(min=0).sqrt(),
-        self_joint=sa,
-        self_joint_se=var_s.clamp(min=0).sqrt(),
-        joint=jm,
-        joint_se=joint_se,
-        nmi=nmi,
-        nmi_se=nmi_se,
-        vi=vi,
-        vi_se=vi_se,
-        n_samples=S,
-        seed=seed,
     )
+    return nmi, ok, grad
+
+
+def _delta_se(grad: Tensor, sig: Tensor) -> Tensor:
+    """First-order delta-method standard error sqrt(gᵀ Σ g) per pair, ``[R, R]``."""
+    return torch.einsum("abk,abkl,abl->ab", grad, sig, grad).clamp_(min=0).sqrt_()
 
 
 def montecarlo_information(
@@ -396,7 +420,7 @@ def montecarlo_information(
 ) -> MonteCarloInformation:
     """Monte Carlo I(U;X) and I(UU') of one whole space ``mu/logvar [N, d]``, bits ± s.e.
 
-    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; DESIGN §3.
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.3; docs/architecture.md §5.
     """
     c = montecarlo_compare(
         [(mu, logvar)],

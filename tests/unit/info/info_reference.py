@@ -2,7 +2,7 @@
 
 Follows Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3 literally: build
 each channel's N x N Bhattacharyya coefficient matrix with the log-determinant formula of
-DESIGN §3, then loop over pairs of channels.
+docs/architecture.md §5, then loop over pairs of channels.
 """
 
 from __future__ import annotations

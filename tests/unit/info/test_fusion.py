@@ -1,9 +1,10 @@
 """Fusion objectives, the fusion optimiser and the continuity metric.
 
 Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 4.4 with the measures of
-Sec. 3 (DESIGN §3): objectives against :func:`infoprint.info.compare` and closed forms,
-fusion of identical members, continuity on hand-made curves, and the paper's effect on
-idealised weak learners of the ring (each a 1-D copy of the angle cut at a random place).
+Sec. 3 (docs/architecture.md §5): objectives against :func:`infoprint.info.compare` and
+closed forms, fusion of identical members, continuity on hand-made curves, and the paper's
+effect on idealised weak learners of the ring (each a 1-D copy of the angle cut at a random
+place).
 """
 
 from __future__ import annotations
@@ -71,6 +72,35 @@ def test_target_information_matches_the_measures() -> None:
     np.testing.assert_allclose(
         target.self_joint, self_joint_information(members, dtype=F64), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("kind", ["channels", "spaces"])
+def test_target_beyond_its_budget_rebuilds_rows_with_the_same_values(kind: str) -> None:
+    n, budget = 48, 20_000
+    rng = np.random.default_rng(11)
+    members = {
+        "channels": GaussianChannels(rng.normal(size=(n, 3)), rng.uniform(-3, 0, (n, 3))),
+        "spaces": GaussianSpaces(rng.normal(size=(2, n, 2)), rng.uniform(-3, 0, (2, n, 2))),
+    }[kind]
+    dense = FusionTarget.from_channels(members, device="cpu", dtype=F64)
+    rebuilt = FusionTarget.from_channels(members, device="cpu", dtype=F64, memory_budget=budget)
+    assert dense.coefficients is not None and rebuilt.coefficients is None
+    assert rebuilt.plan.working_bytes <= budget and 1 < rebuilt.plan.rows_per_chunk < n
+    torch.testing.assert_close(rebuilt.information, dense.information, rtol=1e-12, atol=0)
+    torch.testing.assert_close(rebuilt.spectral_embedding(2), dense.spectral_embedding(2))
+    mu, logvar = _embedding(n, 2, seed=12)
+    for objective in FUSION_OBJECTIVES:
+        values, grads = [], []
+        for target in (dense, rebuilt):
+            m, lv = mu.clone().requires_grad_(), logvar.clone().requires_grad_()
+            value = target.similarity(m, lv, objective)
+            value.sum().backward()
+            values.append(value.detach())
+            grads.append((m.grad, lv.grad))
+        torch.testing.assert_close(values[1], values[0], rtol=1e-12, atol=0)
+        torch.testing.assert_close(grads[1], grads[0], rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="too small"):
+        FusionTarget.from_channels(members, device="cpu", memory_budget=100)
 
 
 def test_closed_forms_of_the_objectives() -> None:

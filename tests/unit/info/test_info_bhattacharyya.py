@@ -1,4 +1,7 @@
-"""Bhattacharyya distance (Murphy, Dillavou & Bassett, TMLR 2025, Sec. 3; DESIGN §3)."""
+"""Bhattacharyya distance (Murphy, Dillavou & Bassett, TMLR 2025, Sec. 3).
+
+The formula as written in docs/architecture.md §5.
+"""
 
 from __future__ import annotations
 

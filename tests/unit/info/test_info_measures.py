@@ -1,6 +1,6 @@
 """Information, joint information, NMI and VI against closed forms and a slow reference.
 
-Murphy, Dillavou & Bassett, TMLR 2025 (arXiv 2405.21042), Sec. 3; DESIGN §3.
+Murphy, Dillavou & Bassett, TMLR 2025 (arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from infoprint.info import GaussianChannels, pairwise_joint_information, plan_pairwise
-from infoprint.info.channels import _CPU_BLOCK_ELEMS
-from infoprint.info.pairwise import CPU_CHUNK_BYTES
+from infoprint.info.channels import CPU_BLOCK_ELEMS
+from infoprint.info.engine import CPU_CHUNK_BYTES
 
 
 @pytest.mark.parametrize("cross", [False, True])
@@ -38,7 +38,7 @@ def test_plan_fits_budget_and_scales(cross: bool) -> None:
 
 
 def test_plan_for_5000_channels_1000_points_fits_default_budget() -> None:
-    cpu = plan_pairwise(1000, 5000, max_chunk_bytes=CPU_CHUNK_BYTES, scratch_elems=_CPU_BLOCK_ELEMS)
+    cpu = plan_pairwise(1000, 5000, max_chunk_bytes=CPU_CHUNK_BYTES, scratch_elems=CPU_BLOCK_ELEMS)
     assert cpu.working_bytes <= 512 * 2**20
     assert cpu.rows_per_chunk >= 1
     gpu64 = plan_pairwise(1000, 5000, itemsize=8)
@@ -89,7 +89,7 @@ def test_engine_follows_plan(budget: int, supports_out: bool, workers: int) -> N
         90,
         memory_budget=budget,
         max_chunk_bytes=CPU_CHUNK_BYTES,
-        scratch_elems=_CPU_BLOCK_ELEMS,
+        scratch_elems=CPU_BLOCK_ELEMS,
         buffers_a=1 if supports_out else ch.coefficient_buffers,
         workers=workers,
     )

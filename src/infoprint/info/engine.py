@@ -1,0 +1,571 @@
+"""The info engine: plans, reused buffers, CPU workers and progress of the chunked passes.
+
+docs/architecture.md §6. Every measure of :mod:`infoprint.info` (Murphy, Dillavou &
+Bassett, TMLR 2025, arXiv 2405.21042, Sec. 3, 4.3 and 4.4) is a pass over chunks of probe
+rows (or Monte Carlo samples) whose size follows from one ``memory_budget`` in bytes. This
+module owns, for all of them:
+
+* the planners: :func:`plan_pairwise` (pairwise joint information), :func:`plan_information`
+  (information of single channels), :func:`plan_fusion` (the members of a fusion) and
+  :func:`plan_samples` (Monte Carlo samples), all sizing their chunks with one search,
+  :func:`largest_fitting`;
+* reused buffers: :class:`ReusedBuffer` (one flat allocation viewed in any shape that fits)
+  and :class:`CoefficientRows` (a channel set's rows built into one reused buffer);
+* CPU worker scheduling: :func:`for_each_chunk`, :func:`default_workers`,
+  :func:`single_threaded_ops`;
+* progress reporting: :class:`Progress`.
+
+Memory accounting. ``memory_budget`` bounds everything a pass allocates that grows with
+its inputs:
+
+* pairwise joint information (:func:`plan_pairwise`): the ``M × L`` accumulator (which
+  becomes the result) and, for each of the W workers, one row-summed tile (``tile × L``),
+  the reused coefficient buffers of both sets for a chunk of probe rows (``rows × M × N``
+  and ``rows × L × N``), the scratch used to build them (:func:`build_elems`: on the CPU
+  one cache-sized block, at most 4 MiB in float32, kept per thread by the channel set
+  between calls; on a GPU a second full buffer; a set without ``supports_out`` counts
+  ``coefficient_buffers`` full buffers instead) and the reused GEMM output and row-product
+  buffers (about ``2 × rows × tile × L``);
+* information (:func:`plan_information`): one accumulator per power and, per worker, the
+  coefficient rows of a chunk and their ``rows × M`` row sums;
+* fusion (:func:`plan_fusion`): the members' dense ``N × M × N`` coefficients when they fit
+  (else rows are rebuilt per chunk in float64 and rounded) and two float64
+  ``rows × M × N`` temporaries per chunk;
+* Monte Carlo (:func:`plan_samples`): per sample, the log densities of both reads against
+  a chunk of points, the ``R × R`` joint terms and the noise.
+
+Not counted: the channel sets' own cached parameters (4·M·N elements for
+:class:`~infoprint.info.channels.GaussianChannels`), the CPU copy of a result computed on
+a GPU, the fused embedding's own ``N × N`` matrices and autograd graph, and the engine's
+fixed overhead, paid once per process by its first call and kept for the process: loaded
+code and the BLAS library's GEMM packing workspace (MKL, measured on an AVX-512 CPU:
+3.2–3.8 MiB of workspace, 17–22 MiB with code on the first call; the size depends on the
+CPU's kernels). From the second call on, measured peaks of the pairwise pass stay within
+its plan (``PairwisePlan.working_bytes``): ``tests/unit/info/test_info_pairwise_memory.py``
+measures them with glibc's mmap threshold fixed, since its default dynamic threshold keeps
+freed buffers in the heap and hides them.
+
+CPU workers. The inner loop of a pass is a handful of elementwise ops and GEMMs per chunk.
+With torch's intra-op (OpenMP) threads, every op is a parallel region whose end waits for
+all threads; on a machine shared with other processes a descheduled thread makes each
+region wait a scheduler time slice (milliseconds), and thousands of regions then cost far
+more than the arithmetic. So on the CPU the engine instead runs W Python threads (torch
+releases the GIL inside ops), each with single-threaded ops on its own chunks and its own
+buffers: no barriers at all, and the same speed on an idle machine. torch's intra-op
+thread count is set to 1 for the duration of the call and restored after (a process-wide
+setting, so other threads of the process see it meanwhile).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+from torch import Tensor
+
+from .channels import CPU_BLOCK_ELEMS, ChannelSet
+
+__all__ = [
+    "CPU_CHUNK_BYTES",
+    "DEFAULT_MEMORY_BUDGET",
+    "CoefficientRows",
+    "FusionPlan",
+    "PairwisePlan",
+    "Progress",
+    "ProgressCallback",
+    "ReusedBuffer",
+    "build_elems",
+    "check_same_probe_set",
+    "checked_itemsize",
+    "coefficient_buffers",
+    "cpu_chunk_cap",
+    "cpu_scratch",
+    "default_workers",
+    "for_each_chunk",
+    "largest_fitting",
+    "plan_fusion",
+    "plan_information",
+    "plan_pairwise",
+    "plan_samples",
+    "prepare",
+    "row_cap",
+    "single_threaded_ops",
+]
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+DEFAULT_MEMORY_BUDGET = 512 * 2**20
+"""Default working-memory budget of every pass: 512 MiB."""
+
+CPU_CHUNK_BYTES = 4 * 2**20
+"""On the CPU, row chunks are capped so that one coefficient buffer stays below this size:
+more rows per chunk are no faster there (each row's GEMM is already large), they only
+take memory."""
+
+_F64_BYTES = 8
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``callback(done, total)`` after every chunk."""
+
+
+# ---------------------------------------------------------------- checks of the inputs
+
+
+def checked_itemsize(dtype: torch.dtype) -> int:
+    """Bytes per element of a computation dtype; only float32 and float64 are allowed."""
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype}")
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def check_same_probe_set(a: ChannelSet, b: ChannelSet) -> None:
+    """Raise :class:`ValueError` unless both channel sets are on the same N probe points."""
+    if a.n_points != b.n_points:
+        raise ValueError(
+            f"channel sets are on different probe sets: {a.n_points} vs {b.n_points} points"
+        )
+
+
+# ---------------------------------------------------------------- the row-chunk search
+
+
+def largest_fitting(
+    working: Callable[[int], int], memory_budget: int, upper: int, what: str
+) -> int:
+    """Largest count in ``[1, upper]`` whose ``working(count)`` bytes fit ``memory_budget``.
+
+    ``working`` must be increasing (binary search). Raises :class:`ValueError` when even a
+    count of 1 does not fit, naming the smallest budget that would; ``what`` names the
+    problem in that message (e.g. ``"300 x 300 channels on 200 probe points"``).
+    """
+    if working(1) > memory_budget:
+        raise ValueError(
+            f"memory_budget={memory_budget} bytes is too small for {what}; at least "
+            f"{working(1)} bytes are needed"
+        )
+    lo, hi = 1, max(1, upper)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if working(mid) <= memory_budget else (lo, mid - 1)
+    return lo
+
+
+def row_cap(n_points: int, row_bytes: int, max_chunk_bytes: int | None) -> int:
+    """Rows per chunk allowed by ``max_chunk_bytes`` (all N when ``None``), at least 1."""
+    if max_chunk_bytes is None:
+        return n_points
+    return min(n_points, max(1, max_chunk_bytes // row_bytes))
+
+
+def cpu_chunk_cap(device: torch.device) -> int | None:
+    """``max_chunk_bytes`` of a pass on ``device``: :data:`CPU_CHUNK_BYTES` on the CPU."""
+    return CPU_CHUNK_BYTES if device.type == "cpu" else None
+
+
+def cpu_scratch(device: torch.device) -> int | None:
+    """``scratch_elems`` of a pass on ``device``: the channel sets' CPU block size on the
+    CPU, ``None`` (a full second buffer) elsewhere."""
+    return CPU_BLOCK_ELEMS if device.type == "cpu" else None
+
+
+# ---------------------------------------------------------------- what building rows costs
+
+
+def coefficient_buffers(cs: ChannelSet) -> int:
+    """``[rows, channels, N]`` buffers a set needs to build rows: 1 when it writes into the
+    engine's reused buffer (``supports_out``), else its ``coefficient_buffers`` (default 2)."""
+    if getattr(cs, "supports_out", False):
+        return 1
+    return int(getattr(cs, "coefficient_buffers", 2))
+
+
+def build_elems(rows: int, channels: int, n: int, buffers: int, scratch: int | None) -> int:
+    """Elements alive while ``rows`` coefficient rows of a set are built and held.
+
+    ``buffers == 1``: the set writes into the engine's reused ``[rows, channels, N]`` buffer
+    and needs scratch: on the CPU at most ``scratch`` elements (a cache-sized block, at
+    least one channel), on a GPU (``scratch=None``) a second full buffer.
+    ``buffers > 1``: the set allocates that many full buffers at its peak.
+    """
+    full = rows * channels * n
+    if buffers > 1:
+        return buffers * full
+    extra = full if scratch is None else min(full, max(scratch, rows * n))
+    return full + extra
+
+
+# ---------------------------------------------------------------- planners
+
+
+@dataclass(frozen=True)
+class PairwisePlan:
+    """How a pairwise computation is cut up to stay within its memory budget."""
+
+    n_points: int
+    n_a: int
+    n_b: int
+    self_mode: bool
+    itemsize: int
+    rows_per_chunk: int
+    tile: int
+    row_group: int
+    """Rows whose G values are multiplied before one log2 (exact bound: G <= N)."""
+    workers: int
+    """CPU worker threads, each with its own chunk buffers (1 on a GPU)."""
+    working_bytes: int
+    """Planned peak of everything the pass allocates (see the module docstring)."""
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.n_points / self.rows_per_chunk)
+
+    @property
+    def row_groups(self) -> int:
+        """Groups of ``row_group`` rows in a full chunk (the last one padded)."""
+        return -(-self.rows_per_chunk // self.row_group)
+
+
+def _default_tile(n_a: int) -> int:
+    # About 8 row blocks: self mode then multiplies ~56 % of the M² products while every
+    # GEMM stays large enough to run near peak speed.
+    return max(1, min(n_a, max(64, min(1024, math.ceil(n_a / 8)))))
+
+
+def _row_group(n_points: int, itemsize: int) -> int:
+    """How many probe rows' G values can be multiplied before the log without overflow.
+
+    1 <= G_i[a, b] <= N, so a product of k rows is at most N^k; k is kept below the
+    dtype's range (float32: N^k < 3e38) and at most 16. One log2 per k rows replaces k.
+    """
+    log_max = math.log(3.0e38 if itemsize <= 4 else 1.0e307)
+    return max(1, min(16, int(log_max / math.log(max(n_points, 2))) - 1))
+
+
+def plan_pairwise(
+    n_points: int,
+    n_a: int,
+    n_b: int | None = None,
+    *,
+    itemsize: int = 4,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    buffers_a: int = 1,
+    buffers_b: int = 1,
+    tile: int | None = None,
+    max_chunk_bytes: int | None = None,
+    scratch_elems: int | None = None,
+    workers: int = 1,
+) -> PairwisePlan:
+    """Choose rows per chunk and channel tile so the working set fits ``memory_budget``.
+
+    ``n_b=None`` means self mode (a against a). ``buffers_*`` and ``scratch_elems`` as in
+    :func:`build_elems` (the engine passes the CPU block size on the CPU, ``None`` on a
+    GPU). ``max_chunk_bytes`` additionally caps the rows per chunk so that one
+    ``[rows, max(M, L), N]`` buffer stays below it. ``workers`` chunks are in flight at
+    once, each with its own buffers. Raises :class:`ValueError` when even
+    a single probe row does not fit, naming the smallest budget that would.
+    """
+    nb = n_a if n_b is None else n_b
+    t = _default_tile(n_a) if tile is None else max(1, min(int(tile), n_a))
+    k = _row_group(n_points, itemsize)
+
+    def working(rows: int) -> int:
+        # the accumulator, then per worker: row-summed tile, reused GEMM output and product
+        # buffers, coefficient rows (the blockwise symmetrising step at the end needs 3
+        # tile x tile temporaries, less than the freed buffers)
+        kk = min(k, rows)
+        groups = -(-rows // kk)
+        per_worker = t * nb + (groups * kk + groups) * t * nb
+        per_worker += build_elems(rows, n_a, n_points, buffers_a, scratch_elems)
+        if n_b is not None:
+            per_worker += build_elems(rows, nb, n_points, buffers_b, scratch_elems)
+        return (n_a * nb + workers * per_worker) * itemsize
+
+    upper = row_cap(n_points, max(n_a, nb) * n_points * itemsize, max_chunk_bytes)
+    what = f"{n_a} x {nb} channels on {n_points} probe points"
+    rows = largest_fitting(working, memory_budget, upper, what)
+    return PairwisePlan(
+        n_points=n_points,
+        n_a=n_a,
+        n_b=nb,
+        self_mode=n_b is None,
+        itemsize=itemsize,
+        rows_per_chunk=rows,
+        tile=t,
+        row_group=min(k, rows),
+        workers=workers,
+        working_bytes=working(rows),
+    )
+
+
+def plan_information(
+    n_points: int,
+    n_channels: int,
+    n_powers: int,
+    *,
+    itemsize: int,
+    memory_budget: int,
+    buffers: int,
+    max_chunk_bytes: int | None,
+    scratch_elems: int | None,
+    workers: int,
+) -> int:
+    """Rows per chunk of the information pass (``n_powers`` powers of C in one pass).
+
+    Counts one ``[M]`` accumulator per power and, per worker, the coefficient rows of a
+    chunk (:func:`build_elems`) and their ``rows × M`` row sums.
+    """
+    m, n = n_channels, n_points
+
+    def working(rows: int) -> int:
+        per_worker = build_elems(rows, m, n, buffers, scratch_elems) + rows * m
+        return (n_powers * m + workers * per_worker) * itemsize
+
+    upper = row_cap(n, m * n * itemsize, max_chunk_bytes)
+    return largest_fitting(working, memory_budget, upper, f"{m} channels on {n} probe points")
+
+
+@dataclass(frozen=True)
+class FusionPlan:
+    """How the members' coefficients of a fusion are held within the memory budget."""
+
+    store_dense: bool
+    """Keep the dense ``[N, M, N]`` coefficients (else rebuild rows for every chunk)."""
+    rows_per_chunk: int
+    working_bytes: int
+
+
+def plan_fusion(
+    n_points: int,
+    n_members: int,
+    *,
+    itemsize: int,
+    memory_budget: int,
+    buffers: int,
+    max_chunk_bytes: int | None,
+    scratch_elems: int | None,
+) -> FusionPlan:
+    """Whether the members' ``[N, M, N]`` coefficients can be kept, and rows per chunk.
+
+    Per chunk of rows: two float64 ``[rows, M, N]`` temporaries (the widest step, the
+    spectral start's normalised rows; the objective's product with the fused channel needs
+    one in the fusion dtype). Kept dense when those coefficients and a chunk of one row fit
+    ``memory_budget``; otherwise every chunk rebuilds its rows in float64
+    (:func:`build_elems`) and rounds them to the fusion dtype, as the dense copy is.
+    ``max_chunk_bytes`` caps the rows so that one float64 ``[rows, M, N]`` temporary stays
+    below it (:func:`cpu_chunk_cap`: larger chunks are no faster on the CPU).
+    """
+    m, n = n_members, n_points
+    dense = n * m * n * itemsize
+
+    def temporaries(rows: int) -> int:
+        return 2 * rows * m * n * _F64_BYTES
+
+    def rebuilt(rows: int) -> int:
+        build = build_elems(rows, m, n, buffers, scratch_elems) * _F64_BYTES
+        return build + rows * m * n * itemsize + temporaries(rows)
+
+    def stored(rows: int) -> int:
+        return dense + temporaries(rows)
+
+    store_dense = stored(1) <= memory_budget
+    working = stored if store_dense else rebuilt
+    upper = row_cap(n, m * n * _F64_BYTES, max_chunk_bytes)
+    rows = largest_fitting(working, memory_budget, upper, f"{m} members on {n} probe points")
+    return FusionPlan(store_dense, rows, working(rows))
+
+
+def plan_samples(
+    n_spaces: int, n_dims: int, point_chunk: int, *, memory_budget: int, max_samples: int
+) -> int:
+    """Monte Carlo samples per chunk, at most ``max_samples``, all in float64.
+
+    Per sample: the log densities of u and u' against ``point_chunk`` points (``R ×
+    point_chunk`` each, built per space then stacked, so twice, and their joint), the
+    ``R × R`` joint terms with their products, and the noise.
+    """
+    r, nc = n_spaces, point_chunk
+
+    def working(samples: int) -> int:
+        return samples * _F64_BYTES * (5 * r * nc + 6 * r * r + 8 * r * n_dims + 16 * r)
+
+    what = f"{r} spaces with {n_dims} dimensions, {nc} points per chunk"
+    return largest_fitting(working, memory_budget, max_samples, what)
+
+
+# ---------------------------------------------------------------- reused buffers
+
+
+class ReusedBuffer:
+    """One flat allocation reused by every chunk of a worker, viewed in any shape that fits."""
+
+    def __init__(self, numel: int, device: torch.device, dtype: torch.dtype) -> None:
+        self.flat = torch.empty(numel, device=device, dtype=dtype)
+
+    def view(self, *shape: int) -> Tensor:
+        """The first ``prod(shape)`` elements as a contiguous tensor of that shape."""
+        return self.flat[: math.prod(shape)].view(shape)
+
+
+class CoefficientRows:
+    """A channel set's coefficient rows ``[B, M, N]`` for chunks of at most ``rows`` rows.
+
+    When the set writes into a given tensor (``supports_out``), every chunk is built into
+    one reused buffer; otherwise the set allocates its own (see :func:`coefficient_buffers`).
+    """
+
+    def __init__(self, cs: ChannelSet, rows: int, device: torch.device, dtype: torch.dtype) -> None:
+        self.cs, self.device, self.dtype = cs, device, dtype
+        self.buffer = (
+            ReusedBuffer(rows * cs.n_channels * cs.n_points, device, dtype)
+            if getattr(cs, "supports_out", False)
+            else None
+        )
+
+    def __call__(self, rows: slice) -> Tensor:
+        """``cs.coefficient_rows(rows)``, written into the reused buffer when possible."""
+        if self.buffer is None:
+            return self.cs.coefficient_rows(rows, self.device, self.dtype)
+        out = self.buffer.view(rows.stop - rows.start, self.cs.n_channels, self.cs.n_points)
+        return self.cs.coefficient_rows(rows, self.device, self.dtype, out=out)  # type: ignore[call-arg]
+
+
+def prepare(cs: ChannelSet, device: torch.device, dtype: torch.dtype) -> None:
+    """Let a channel set fill its converted-parameter cache (its optional ``prepare``)
+    before workers share it."""
+    hook = getattr(cs, "prepare", None)
+    if callable(hook):
+        hook(device, dtype)
+
+
+# ---------------------------------------------------------------- CPU workers
+
+
+def default_workers(device: torch.device, workers: int | None) -> int:
+    """Workers to use: 1 off the CPU; on the CPU ``workers`` or torch's thread count."""
+    if device.type != "cpu":
+        return 1
+    if workers is None:
+        return max(1, torch.get_num_threads())
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1; got {workers}")
+    return int(workers)
+
+
+@contextmanager
+def single_threaded_ops(active: bool) -> Iterator[None]:
+    """Set torch's intra-op threads to 1 while active; restore the previous value after."""
+    if not active:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def for_each_chunk(
+    n: int,
+    rows_per_chunk: int,
+    workers: int,
+    make_state: Callable[[], S],
+    work: Callable[[S, slice], None],
+    report: Callable[[int], None] | None = None,
+) -> None:
+    """Call ``work(state, rows)`` for every chunk ``rows`` of ``range(n)``.
+
+    ``workers`` threads take chunks in turn (dynamic scheduling), each with its own
+    ``state = make_state()`` (its buffers). ``report(rows_done)``, if given, is called
+    after each chunk, serialised. The first exception stops the other workers and is
+    re-raised.
+    """
+    starts = iter(range(0, n, rows_per_chunk))
+    lock = threading.Lock()
+    done = 0
+    failed = threading.Event()
+
+    def loop() -> None:
+        nonlocal done
+        state = make_state()
+        while not failed.is_set():
+            with lock:
+                r0 = next(starts, None)
+            if r0 is None:
+                return
+            rows = slice(r0, min(r0 + rows_per_chunk, n))
+            try:
+                work(state, rows)
+            except BaseException:
+                failed.set()
+                raise
+            with lock:
+                done += rows.stop - rows.start
+                if report is not None:
+                    report(done)
+
+    if workers == 1:
+        loop()
+        return
+    with torch.no_grad(), ThreadPoolExecutor(workers, thread_name_prefix="infoprint") as ex:
+        futures = [ex.submit(_no_grad(loop)) for _ in range(workers)]
+        for f in futures:
+            f.result()
+
+
+def _no_grad(fn: Callable[[], None]) -> Callable[[], None]:
+    """Grad mode is thread-local in torch: disable it inside the worker thread too."""
+
+    def run() -> None:
+        with torch.no_grad():
+            fn()
+
+    return run
+
+
+# ---------------------------------------------------------------- progress
+
+
+class Progress:
+    """Reports rows done via a callback, or via logging (INFO) at most every 5 s.
+
+    ``progress=True`` logs on this module's logger (``infoprint.info.engine``); a callable
+    is called as ``progress(done, total)``; ``False`` reports nothing.
+    """
+
+    def __init__(self, progress: bool | ProgressCallback, total: int, what: str) -> None:
+        self.callback = progress if callable(progress) else None
+        self.use_log = progress is True
+        self.total, self.what = total, what
+        self.t0 = self.last = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        if self.callback is not None:
+            self.callback(done, self.total)
+        if self.use_log:
+            now = time.perf_counter()
+            if now - self.last >= 5.0 or done == self.total:
+                self.last = now
+                self._log(done, now - self.t0)
+
+    def _log(self, done: int, elapsed: float) -> None:
+        eta = elapsed / done * (self.total - done) if done else float("nan")
+        log.info(
+            "%s: %d/%d probe rows (%.0f%%), %.1f s elapsed, ~%.1f s left",
+            self.what,
+            done,
+            self.total,
+            100.0 * done / self.total,
+            elapsed,
+            eta,
+        )
