@@ -15,7 +15,7 @@ import torch
 from infoprint.fingerprint.probe import ProbeSet
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import GaussianChannels, information
-from infoprint.models.inference import encode_in_batches, evaluating
+from infoprint.models.inference import Encoder, encode_in_batches, evaluating
 
 
 def channel_information(mu: np.ndarray, logvar: np.ndarray) -> list[float]:
@@ -23,19 +23,18 @@ def channel_information(mu: np.ndarray, logvar: np.ndarray) -> list[float]:
     return information(GaussianChannels(mu, logvar), dtype=torch.float64).tolist()
 
 
-def fingerprint_model(
-    model: torch.nn.Module,
+def fingerprint_encoder(
+    encode: Encoder,
     probe: ProbeSet,
     meta: dict[str, Any],
+    device: torch.device | str = "cpu",
     batch_size: int = 500,
     embedding: ProbeSet | None = None,
 ) -> Fingerprint:
-    """Encode ``probe`` (and the optional ``embedding`` sample) with ``model`` in eval mode."""
-    device = next(model.parameters()).device
-    with evaluating(model):
-        mu, logvar = encode_in_batches(model.encode, probe.images, device, batch_size)
-        if embedding is not None:
-            e_mu, e_logvar = encode_in_batches(model.encode, embedding.images, device, batch_size)
+    """Encode ``probe`` (and the optional ``embedding`` sample) with ``encode``, any
+    ``x -> (mu, logvar)`` on ``device``: a trained run, a TorchScript file or a TensorFlow
+    module alike."""
+    mu, logvar = encode_in_batches(encode, probe.images, device, batch_size)
     meta = {
         **meta,
         "probe_digest": probe.digest,
@@ -48,6 +47,20 @@ def fingerprint_model(
         mu=mu, logvar=logvar, probe_index=probe.indices, factors=probe.factors, meta=meta
     )
     if embedding is not None:
+        e_mu, e_logvar = encode_in_batches(encode, embedding.images, device, batch_size)
         fingerprint.embedding_mu, fingerprint.embedding_logvar = e_mu, e_logvar
         fingerprint.embedding_index = embedding.indices
     return fingerprint
+
+
+def fingerprint_model(
+    model: torch.nn.Module,
+    probe: ProbeSet,
+    meta: dict[str, Any],
+    batch_size: int = 500,
+    embedding: ProbeSet | None = None,
+) -> Fingerprint:
+    """Fingerprint a torch model with ``encode`` in eval mode, on its own device."""
+    device = next(model.parameters()).device
+    with evaluating(model):
+        return fingerprint_encoder(model.encode, probe, meta, device, batch_size, embedding)

@@ -1,0 +1,98 @@
+"""Our own checkpoints, refingerprinted on another probe set (e.g. the paper's 1,000
+points after training with 500).
+
+See ``docs/architecture.md`` §7. Every ``last.ckpt`` below ``path`` is rebuilt with
+:func:`infoprint.models.builder.load_model` (``weights_only=True``; the checkpoint describes
+its model) and fingerprinted on the probe set of ``data``. A checkpoint trained on another
+dataset than the probe set's, or on another observation shape, is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from infoprint.fingerprint.probe import ProbeSet
+from infoprint.fingerprint.stage import ExternalRun, ModelError, files_digest
+from infoprint.models.builder import MODEL_SPEC_KEY
+from infoprint.run.directory import CheckpointError, RunDirectory, read_checkpoint
+from infoprint.run.layout import CHECKPOINT_FILE, NOT_RUNS
+from infoprint.sources.base import SkippedRun
+from infoprint.sources.external import ExternalSource
+
+
+class CheckpointSource(ExternalSource):
+    """Every ``last.ckpt`` below ``path`` (a sweep, several, or one run directory)."""
+
+    kind = "checkpoints"
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"source.path {self.path}: no such file or directory")
+
+    def describe(self) -> str:
+        return f"checkpoints below {self.path.resolve()}"
+
+    def _checkpoints(self) -> list[Path]:
+        if self.path.is_file():
+            return [self.path]
+        found = [p for p in self.path.rglob(CHECKPOINT_FILE) if not NOT_RUNS & set(p.parts)]
+        return sorted(found)
+
+    def runs(self) -> Iterator[ExternalRun | SkippedRun]:
+        for index, checkpoint in enumerate(self._checkpoints()):
+            try:
+                yield self._run(index, checkpoint)
+            except (CheckpointError, ModelError) as err:
+                yield SkippedRun(str(checkpoint), str(err))
+
+    def _run(self, index: int, checkpoint: Path) -> ExternalRun:
+        ckpt = read_checkpoint(checkpoint)
+        hparams = ckpt.get("hyper_parameters") or {}
+        identity, spec = hparams.get("run") or {}, hparams.get(MODEL_SPEC_KEY)
+        if spec is None:
+            raise ModelError(f"{checkpoint}: holds no model description (an older infoprint)")
+        run_dir = RunDirectory(checkpoint.parent)
+        previous = _run_json(run_dir)
+        return ExternalRun(
+            run_id=str(previous.get("run_id") or f"ckpt-{files_digest([checkpoint])[:8]}"),
+            sweep=str(previous.get("sweep") or "checkpoints"),
+            job_num=int(previous.get("job_num", index)),
+            model=str(identity.get("model", "?")),
+            hyperparameters=dict(identity.get("hyperparameters") or {}),
+            seed=identity.get("seed"),
+            dataset=str(identity.get("dataset", "?")),
+            provenance={
+                "source": "checkpoints",
+                "path": str(checkpoint),
+                "digest": files_digest([checkpoint]),
+                "steps": int(ckpt.get("global_step", 0)),
+                "observation_shape": list(spec["observation_shape"]),
+            },
+            load=lambda: run_dir.load_model().encode,
+        )
+
+    def check(self, run: ExternalRun, probe: ProbeSet) -> None:
+        name = getattr(self.dataset, "name", "?")
+        if run.dataset != name:
+            raise ModelError(
+                f"{run.provenance['path']}: trained on dataset {run.dataset!r}, the probe set "
+                f"is from {name!r}"
+            )
+        shape = list(probe.images.shape[1:])
+        if run.provenance["observation_shape"] != shape:
+            raise ModelError(
+                f"{run.provenance['path']}: trained on observations of shape "
+                f"{run.provenance['observation_shape']}, the probe images are {shape}"
+            )
+
+
+def _run_json(run_dir: RunDirectory) -> dict[str, Any]:
+    try:
+        return json.loads(run_dir.run_file.read_text()) if run_dir.run_file.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
