@@ -4,7 +4,11 @@ Everything lives in one temp folder (munge key and socket, slurm.conf, state, sp
 and the three daemons run in the foreground as children of this process, so stopping the
 cluster ends exactly what it started. No cgroups are needed (proctrack/linuxproc,
 task/none), root is SlurmUser, and the ports are free ones picked at start, so the cluster
-leaves the machine's own SLURM or munge (if any) alone. Clients find it through
+leaves the machine's own SLURM or munge (if any) alone. The node offers 8 CPUs whatever
+the machine has (``SlurmdParameters=config_overrides``), so a few small jobs with the
+launcher's CPU requests fit on a 2-core machine. Job credentials live 10 s
+(``AuthInfo=cred_expire``), which is also how long SLURM holds a requeued job back (+1 s;
+the default is 2 minutes). Clients find it through
 ``SLURM_CONF`` (see ``SlurmCluster.env``); ``sbatch`` exports the submitting environment to
 the jobs, so jobs see it too.
 
