@@ -123,6 +123,17 @@ def _loggers(cfg: DictConfig, context: RunContext, resumed_from: int | None) -> 
     return loggers
 
 
+def _finish_wandb(exit_code: int) -> None:
+    """Finish the W&B run; on a failing job, never let that replace the job's own error
+    (SLURM's requeue signals W&B's service too, which then cannot be reached)."""
+    try:
+        tracking.finish_active_run(exit_code)
+    except Exception:
+        if exit_code == 0:
+            raise
+        log.warning("could not finish the W&B run of a failed job", exc_info=True)
+
+
 def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str, Any]:
     """Everything after the job directory exists (errors end up in its error.txt)."""
     if cfg.get("torch_threads"):
@@ -159,7 +170,7 @@ def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str
             )
         exit_code = 0
     finally:
-        tracking.finish_active_run(exit_code)
+        _finish_wandb(exit_code)
     status = "trained" if resumed_from is None else "resumed"
     return {"run_id": context.run_id, "output_dir": str(run_dir.path), "status": status}
 
