@@ -13,20 +13,25 @@ from pytorch_lightning.utilities import rank_zero_only
 from infoprint import tracking
 from infoprint.fingerprint.capture import channel_information, fingerprint_model
 from infoprint.fingerprint.probe import ProbeSet, select_embedding_sample, select_probe_set
+from infoprint.fingerprint.snapshots import SnapshotSchedule, SnapshotSeries
 from infoprint.models.inference import encode_in_batches, evaluating
 from infoprint.run.context import RunContext
-from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE
+from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE, SNAPSHOTS_FILE
 
 log = logging.getLogger(__name__)
 
 
 class FingerprintCallback(pl.Callback):
-    """Encode the fixed probe set at fit end (and every ``every_n_steps`` if > 0).
+    """Encode the fixed probe set at fit end, and snapshot it during training.
 
     At fit end writes ``fingerprint.npz`` and ``run.json`` into the job directory and logs
-    per-channel information (bits). When a W&B run is active and ``log_artifact`` is set,
-    the ``fingerprint-<run id>`` artifact is logged at teardown, after the other fit-end
-    callbacks (e.g. metrics) have added to run.json.
+    per-channel information (bits). With ``every_n_steps > 0`` or ``snapshot_steps`` (a
+    list, or ``"log:K"``), the full fingerprint is also taken at those steps, at step 0 and
+    at the final step, into ``snapshots.npz`` (:mod:`infoprint.fingerprint.snapshots`), and
+    per-channel information is logged against ``trainer/global_step``. When a W&B run is
+    active and ``log_artifact`` is set, the ``fingerprint-<run id>`` artifact (with the
+    snapshots) is logged at teardown, after the other fit-end callbacks (e.g. metrics) have
+    added to run.json.
     """
 
     def __init__(
@@ -38,13 +43,16 @@ class FingerprintCallback(pl.Callback):
         batch_size: int = 500,
         log_artifact: bool = True,
         embedding_size: int = 0,
+        snapshot_steps: str | list[int] | None = None,
     ) -> None:
-        if every_n_steps < 0:
-            raise ValueError(f"fingerprint.every_n_steps must be >= 0, got {every_n_steps}")
+        SnapshotSchedule.parse(every_n_steps, snapshot_steps, 1)  # checked before training
         self.context = context
         self.size = size
         self.seed = seed
         self.every_n_steps = every_n_steps
+        self.snapshot_steps = snapshot_steps
+        self.schedule = SnapshotSchedule()
+        self.series: SnapshotSeries | None = None
         self.batch_size = batch_size
         self.log_artifact = log_artifact
         self.embedding_size = embedding_size
@@ -60,15 +68,53 @@ class FingerprintCallback(pl.Callback):
             self.embedding = select_embedding_sample(dataset, self.embedding_size, self.seed)
 
     @rank_zero_only
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Continue the snapshot series from the step training starts at (0 or a resume)."""
+        self.schedule = SnapshotSchedule.parse(
+            self.every_n_steps, self.snapshot_steps, int(trainer.max_steps)
+        )
+        if not self.schedule.active:
+            return
+        start = trainer.global_step
+        self.series = self._earlier_series(start)
+        if start == 0:
+            self._snapshot(trainer, pl_module)
+
+    @rank_zero_only
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        step = trainer.global_step
-        if self.every_n_steps and step % self.every_n_steps == 0:
-            with evaluating(pl_module):
-                mu, logvar = encode_in_batches(
-                    pl_module.encode, self.probe.images, pl_module.device, self.batch_size
-                )
-            bits = channel_information(mu, logvar)
-            self._log_information(trainer, bits, step)
+        if self.series is not None and self.schedule.due(trainer.global_step):
+            self._snapshot(trainer, pl_module)
+
+    def _earlier_series(self, start: int) -> SnapshotSeries:
+        directory = self.context.output_dir
+        if not (directory / SNAPSHOTS_FILE).is_file():
+            return SnapshotSeries.empty(self.probe.digest, self.probe.size, 0)
+        earlier = SnapshotSeries.load(directory)
+        if earlier.probe_digest != self.probe.digest:
+            log.warning(
+                "%s: snapshots of another probe set; the series starts again",
+                directory / SNAPSHOTS_FILE,
+            )
+            return SnapshotSeries.empty(self.probe.digest, self.probe.size, 0)
+        # a snapshot at the resume step shares the checkpoint's weights: keep it
+        return earlier.before(start + 1)
+
+    def _snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        with evaluating(pl_module):
+            mu, logvar = encode_in_batches(
+                pl_module.encode, self.probe.images, pl_module.device, self.batch_size
+            )
+        self._record(trainer.global_step, mu, logvar)
+        self._log_information(trainer, channel_information(mu, logvar), trainer.global_step)
+
+    def _record(self, step: int, mu, logvar) -> None:
+        assert self.series is not None
+        if len(self.series) == 0:
+            self.series = SnapshotSeries.empty(self.probe.digest, *mu.shape)
+        if len(self.series) and int(self.series.steps[-1]) == step:
+            self.series = self.series.before(step)
+        self.series.append(step, mu, logvar)
+        self.series.save(self.context.output_dir)
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -88,6 +134,8 @@ class FingerprintCallback(pl.Callback):
             }
         fingerprint.save(self.context.output_dir)
         self._saved = True
+        if self.series is not None:  # the final snapshot is the final fingerprint
+            self._record(int(trainer.global_step), fingerprint.mu, fingerprint.logvar)
         self._log_information(trainer, bits, trainer.global_step)
         tracking.update_summary({f"fingerprint/information/{k}": b for k, b in enumerate(bits)})
         log.info(
@@ -103,9 +151,10 @@ class FingerprintCallback(pl.Callback):
         if stage != "fit" or not self._saved or not (self.log_artifact and self.context.wandb):
             return
         meta = self.context.directory.read_meta()
-        tracking.log_fingerprint(
-            self.context.output_dir, [FINGERPRINT_FILE, RUN_FILE], meta, self.context.sweep
-        )
+        files = [FINGERPRINT_FILE, RUN_FILE]
+        if (self.context.output_dir / SNAPSHOTS_FILE).is_file():
+            files.append(SNAPSHOTS_FILE)
+        tracking.log_fingerprint(self.context.output_dir, files, meta, self.context.sweep)
 
     @staticmethod
     def _log_information(trainer: pl.Trainer, bits: list[float], step: int) -> None:

@@ -7,6 +7,7 @@ model) holds::
     config_tree.txt      the same config as the tree printed at job start
     run.json             the run's identity, probe digest, information and metrics
     fingerprint.npz      posteriors on the probe set (infoprint.fingerprint.record)
+    snapshots.npz        the same at steps during training (infoprint.fingerprint.snapshots)
     last.ckpt            Lightning checkpoint with the model description (plain values)
     error.txt            traceback of a failed attempt (error.<k>.txt: earlier attempts)
     csv/metrics.csv      the training log
@@ -16,6 +17,7 @@ model) holds::
 from __future__ import annotations
 
 FINGERPRINT_FILE = "fingerprint.npz"
+SNAPSHOTS_FILE = "snapshots.npz"
 RUN_FILE = "run.json"
 CHECKPOINT_FILE = "last.ckpt"
 ERROR_FILE = "error.txt"
