@@ -34,13 +34,14 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader, IterableDataset
 
 from infoprint.data.module import GroundTruthDataModule
 from infoprint.data.sprites import ProceduralSprites
+from infoprint.models.builder import build_model, model_spec
 from infoprint.models.vae import VAE
-from infoprint.tasks.train import build_model, complete_model_config
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODELS = (
@@ -95,8 +96,19 @@ class StepClock(pl.Callback):
 def make_model(name: str, dataset: ProceduralSprites) -> VAE:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", [f"model={name}", "net=conv", "sweep_name=bench"])
-    complete_model_config(cfg, len(dataset))
-    return build_model(cfg, dataset.observation_shape)
+    plain = {
+        k: OmegaConf.to_container(cfg[k], resolve=True)
+        for k in ("model", "net", "likelihood", "optim")
+    }
+    spec = model_spec(
+        objective=plain["model"],
+        net=plain["net"],
+        likelihood=plain["likelihood"],
+        optim=plain["optim"],
+        observation_shape=tuple(dataset.observation_shape),
+        dataset_size=len(dataset),
+    )
+    return build_model(spec)
 
 
 def lightning_step_seconds(
