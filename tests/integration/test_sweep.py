@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from infoprint.analysis.decoding import traversals
 from infoprint.analysis.hotspot_traversals import load_decoder
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.plots.traversals import traversals
 from support import TINY_TRAIN, run_script
 
 pytestmark = pytest.mark.slow

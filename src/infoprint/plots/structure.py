@@ -86,8 +86,3 @@ def structure_figure(structure: EnsembleStructure, clustering: Clustering) -> Fi
         ax_strip.set_xticks([])
     ax_strip.tick_params(labelleft=False)
     return fig
-
-
-def save_figure(fig: Figure, path) -> None:
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
