@@ -149,3 +149,15 @@ def test_an_optional_step_that_raises_is_recorded_and_the_rest_completes(
     assert summary["files"]["report"] == out / "report.html"
     assert "Monte Carlo went wrong" in (out / "report.html").read_text()
     assert (out / "structure_nmi.png").is_file()
+
+
+def test_report_tables_scroll_keep_numbers_whole_and_figures_have_captions(tmp_path: Path) -> None:
+    summary = _analyse(tmp_path, "traversals.enabled=false")
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "overflow-x: auto" in report and "white-space: nowrap" in report
+    assert report.count('<div class="scroll') == report.count("<table>")
+    figures = [k for k, path in summary["files"].items() if str(path).endswith(".png")]
+    assert figures and report.count("<figcaption>") == len(figures)
+    assert "<figcaption>structure_nmi.png</figcaption>" not in report  # a caption, not a name
+    first = summary["hotspots"][0]
+    assert f"<td>{first['mean_information']:.4g}</td>" in report
