@@ -34,6 +34,10 @@ class TraversalUnavailable(RuntimeError):
         self.path = path
 
 
+class NotAnImage(TraversalUnavailable):
+    """The run's data are not images: there is nothing to draw (not a failure)."""
+
+
 @dataclass
 class HotspotTraversal:
     hotspot: Hotspot
@@ -57,7 +61,7 @@ def load_decoder(job_dir: Path) -> Decoder:
     run = RunDirectory(job_dir)
     shape = run.load_fingerprint().meta.get("observation_shape")
     if shape is None or not is_image_shape(shape):
-        raise TraversalUnavailable(
+        raise NotAnImage(
             f"{job_dir}: observation shape {shape} is not an image", run.fingerprint_file
         )
     try:

@@ -31,7 +31,8 @@ table { border-collapse: collapse; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 3px 8px; vertical-align: top; white-space: nowrap;
          text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f3f3f3; text-align: center; }
-td.text { text-align: left; white-space: normal; min-width: 4em; max-width: 40em;
+td.text { text-align: left; }
+td.long { text-align: left; white-space: normal; min-width: 20em; max-width: 40em;
           overflow-wrap: anywhere; }
 .caption, figcaption { font-size: 0.85em; color: #555; max-width: 60em; }
 .failures td, .failures th { background: #fff1f0; }
@@ -40,10 +41,20 @@ figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; 
 """
 
 
+LONG_TEXT = 40
+"""Text cells longer than this wrap (after ';' and '/' first); shorter ones stay whole."""
+
+
 def _cell(value: Any) -> str:
-    """A table cell: numbers right-aligned to 4 significant digits, text left and wrapping."""
-    text = html.escape(format_value(value))
-    return f"<td>{text}</td>" if is_number(value) else f'<td class="text">{text}</td>'
+    """A table cell: numbers right-aligned to 4 significant digits and never broken, short
+    text whole, long text (member lists, paths, messages) wrapping within 40em."""
+    text = format_value(value)
+    if is_number(value):
+        return f"<td>{html.escape(text)}</td>"
+    if len(text) <= LONG_TEXT:
+        return f'<td class="text">{html.escape(text)}</td>'
+    breakable = html.escape(text).replace(";", ";<wbr>").replace("/", "/<wbr>")
+    return f'<td class="long">{breakable}</td>'
 
 
 def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], css: str = "") -> str:
@@ -75,11 +86,11 @@ def _overview(found: dict[str, Any]) -> list[list[Any]]:
     return [
         ["source", found["source"]],
         ["command", found["command"]],
-        ["runs analysed", found["n_runs"]],
+        ["runs analysed", str(found["n_runs"])],
         ["channels (kept / all)", f"{kept} / {total}"],
-        ["information threshold (bits)", found["information_threshold"]],
+        ["information threshold (bits)", format_value(found["information_threshold"])],
         ["probe set", f"{found['probe_size']} points, digest {found['probe_digest']}"],
-        ["hotspots", len(found["hotspots"])],
+        ["hotspots", str(len(found["hotspots"]))],
         ["written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")],
     ]
 

@@ -19,7 +19,7 @@ from infoprint.analysis.fusion import (
     write_fusion,
 )
 from infoprint.analysis.hotspot_fusion import fuse_hotspots, hotspot_fusion_table
-from infoprint.analysis.hotspot_traversals import hotspot_traversals
+from infoprint.analysis.hotspot_traversals import NotAnImage, hotspot_traversals
 from infoprint.analysis.outputs import write_table
 from infoprint.analysis.pipeline import AnalysisContext, Step, StepFailure, StepResult
 from infoprint.analysis.report import write_report
@@ -153,8 +153,9 @@ def traversals(context: AnalysisContext) -> StepResult:
         fig = traversal_grid_figure(done)
         result.figures.append(context.figure(fig, "traversals.png", caption, "traversals/all"))
     for hotspot, err in missing:
-        item = f"hotspot {hotspot.measure}/{hotspot.hotspot}"
-        result.failures.append(StepFailure.of("traversals", err, item))
+        if not isinstance(err, NotAnImage):  # data that are not images: nothing to draw
+            item = f"hotspot {hotspot.measure}/{hotspot.hotspot}"
+            result.failures.append(StepFailure.of("traversals", err, item))
     result.section = {
         "made": [f"{t.hotspot.measure}/{t.hotspot.hotspot}" for t in done],
         "missing": [f"hotspot {h.measure}/{h.hotspot}: {err}" for h, err in missing],

@@ -141,5 +141,6 @@ def show(context: AnalysisContext, console: Console | None = None) -> None:
     lines += [f"analysis of {n} runs ({context.source}) written to {context.out}"]
     if "report" in context.results:
         lines += [f"report: {context.results['report'].files['report']}"]
+    console.print()
     for line in lines:
         console.print(line, markup=False)
