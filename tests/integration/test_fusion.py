@@ -19,13 +19,14 @@ from infoprint.analysis.fusion import (
     FUSION_COLUMNS,
     FusionOptions,
     FusionResult,
-    format_fusion_table,
+    continuity_table,
     fuse_channels,
     fuse_ensemble,
     fusion_rows,
     fusion_summary,
     write_fusion,
 )
+from infoprint.analysis.terminal import table_text
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.tasks.train import train
@@ -161,9 +162,10 @@ def test_fusion_analysis_files_figures_and_hotspot_fusion(tmp_path: Path) -> Non
         np.median(result.continuity[0], axis=1),
         atol=1e-4,
     )
-    table = format_fusion_table(result).splitlines()
-    assert table[0].split()[2:4] == ["2", "6"] and table[2].startswith("exp_neg_vi")
-    assert "one run alone" in table[3]
+    table = table_text(continuity_table(result)).splitlines()  # title, header, rule, rows
+    assert table[0].startswith("fusion continuity")
+    assert table[1].split()[1:3] == ["2", "6"] and table[3].startswith("exp_neg_vi")
+    assert "one run alone" in table[4]
     rows = fusion_rows(result)
     assert len(rows) == 4 and all(len(row) == len(FUSION_COLUMNS) for row in rows)
     with np.load(write_fusion(tmp_path, result), allow_pickle=False) as npz:

@@ -11,11 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from omegaconf import open_dict
 
+from infoprint.analysis.decoding import traversals
 from infoprint.analysis.hotspot_traversals import load_decoder
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.plots.traversals import traversals
-from support import TINY_TRAIN, run_script
+from infoprint.tasks.analyze import analyze
+from support import TINY_TRAIN, compose_config, run_script
 
 pytestmark = pytest.mark.slow
 
@@ -208,6 +210,21 @@ def test_decoder_rebuilt_from_a_job_dir_moves_along_its_channel(sweep):
     images = traversals(decode, torch.from_numpy(fp.mu[0]), [channel], values)[0]
     assert images.shape == (5, 1, 32, 32)
     assert np.abs(images[0] - images[-1]).mean() > 1e-3
+
+
+def test_job_folders_copied_without_hydra_still_analyse_with_traversals(sweep, tmp_path):
+    cwd, _ = sweep
+    for job in range(3):
+        copy = shutil.copytree(cwd / "multirun" / "it" / str(job), tmp_path / "copy" / str(job))
+        shutil.rmtree(copy / ".hydra")
+    options = ["logger=none", "hotspot_fusion.enabled=false", f"source.path={tmp_path / 'copy'}"]
+    cfg = compose_config("analyze", options)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "out")
+    summary = analyze(cfg)
+    assert summary["failed_steps"] == [] and summary["traversals"]["missing"] == []
+    assert summary["traversals"]["made"]
+    assert (tmp_path / "out" / "traversals.png").is_file()
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")

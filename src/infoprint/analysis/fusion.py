@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from infoprint.analysis import checks
 from infoprint.analysis.ensemble import check_compatible
+from infoprint.analysis.outputs import Table
+from infoprint.errors import ConfigError
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import (
     FUSION_INITS,
@@ -104,7 +107,7 @@ def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int, key: str = "fusion")
     """
     if isinstance(sizes, str):
         if sizes != AUTO_SIZES:
-            raise ValueError(
+            raise ConfigError(
                 f"{key}.sizes must be {AUTO_SIZES!r} or a list of sizes; got {sizes!r}"
             )
         auto, scale = [], 1
@@ -115,7 +118,7 @@ def ensemble_sizes(sizes: Sequence[int] | str, n_runs: int, key: str = "fusion")
                 auto.append(step * scale)
             scale *= 10
     if not sizes or min(sizes) < 1:
-        raise ValueError(f"{key}.sizes must be a non-empty list of sizes >= 1; got {sizes}")
+        raise ConfigError(f"{key}.sizes must be a non-empty list of sizes >= 1; got {sizes}")
     return np.unique(np.minimum(np.asarray(sizes, dtype=np.int64), n_runs))
 
 
@@ -148,29 +151,23 @@ class FusionOptions:
         ensemble_sizes(self.sizes, 1, key)
         unknown = sorted(set(self.objectives) - set(FUSION_OBJECTIVES))
         if unknown or not self.objectives:
-            raise ValueError(
+            raise ConfigError(
                 f"{key}.objectives must be a non-empty subset of {FUSION_OBJECTIVES}; got "
                 f"{list(self.objectives)}"
             )
-        if self.optimizer not in FUSION_OPTIMIZERS:
-            raise ValueError(
-                f"{key}.optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got "
-                f"{self.optimizer!r}"
-            )
-        if self.init not in FUSION_INITS:
-            raise ValueError(f"{key}.init must be one of {FUSION_INITS}; got {self.init!r}")
+        checks.choice(f"{key}.optimizer", self.optimizer, FUSION_OPTIMIZERS)
+        checks.choice(f"{key}.init", self.init, FUSION_INITS)
         for name, low in (("repeats", 1), ("dim", 1), ("steps", 0), ("seed", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{key}.{name} must be an integer >= {low}; got {value!r}")
-        if not self.lr > 0:
-            raise ValueError(f"{key}.lr must be > 0; got {self.lr!r}")
-        if self.init_scale is not None and not self.init_scale > 0:
-            raise ValueError(
+            checks.integer(f"{key}.{name}", getattr(self, name), low)
+        checks.positive(f"{key}.lr", self.lr)
+        if self.init_scale is not None and not (
+            isinstance(self.init_scale, int | float) and self.init_scale > 0
+        ):
+            raise ConfigError(
                 f"{key}.init_scale must be null (automatic) or > 0; got {self.init_scale!r}"
             )
         if self.closed is not None and not isinstance(self.closed, bool):
-            raise ValueError(
+            raise ConfigError(
                 f"{key}.closed must be null (automatic), true or false; got {self.closed!r}"
             )
 
@@ -190,6 +187,73 @@ def _is_closed(fingerprints: Sequence[Fingerprint], closed: bool | None) -> bool
     if closed is not None:
         return bool(closed)
     return all(fp.meta.get("dataset") in CLOSED_DATASETS for fp in fingerprints)
+
+
+def draw_subsets(sizes: np.ndarray, repeats: int, n_runs: int, seed: int) -> np.ndarray:
+    """``[S, R, max size]`` sorted run indices of each sub-ensemble, −1 padded (drawn with
+    ``seed``, size by size, repeat by repeat)."""
+    rng = np.random.default_rng(seed)
+    subsets = np.full((len(sizes), repeats, sizes.max()), -1, dtype=np.int64)
+    for s, size in enumerate(sizes):
+        for r in range(repeats):
+            subsets[s, r, :size] = np.sort(rng.choice(n_runs, size=int(size), replace=False))
+    return subsets
+
+
+@dataclass
+class _Scores:
+    """Per objective, size and repeat: continuity, similarity and I(U); the kept embeddings."""
+
+    continuity: np.ndarray
+    similarity: np.ndarray
+    information: np.ndarray
+    fused: dict[str, FusedSpace] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> _Scores:
+        return cls(np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan))
+
+    def copy_repeat(self, s: int, r: int, earlier: int) -> None:
+        for table in (self.continuity, self.similarity, self.information):
+            table[:, s, r] = table[:, s, earlier]
+
+
+def _fuse_subsets(
+    mu: np.ndarray,
+    logvar: np.ndarray,
+    members: list[list[np.ndarray]],
+    subsets: np.ndarray,
+    objectives: tuple[str, ...],
+    options: FusionOptions,
+    closed: bool,
+    **compute: Any,
+) -> _Scores:
+    """Fuse ``members[s][r]`` (channel indices) for every objective; see :func:`fuse_ensemble`."""
+    n_sizes, repeats = subsets.shape[:2]
+    scores = _Scores.empty((len(objectives), n_sizes, repeats))
+    for s in range(n_sizes):
+        for r in range(repeats):
+            chosen = members[s][r]
+            if not len(chosen):
+                continue
+            drawn_before = np.flatnonzero((subsets[s, :r] == subsets[s, r]).all(-1))
+            if options.init == "spectral" and len(drawn_before):
+                # The same subset from the same deterministic start (always so for the whole
+                # sweep): the same result, not fused again.
+                scores.copy_repeat(s, r, int(drawn_before[0]))
+                continue
+            target = FusionTarget.from_channels(
+                GaussianChannels(mu[:, chosen], logvar[:, chosen]), **compute
+            )
+            for o, objective in enumerate(objectives):
+                seed = options.seed + s * repeats + r
+                space = fuse(target, objective=objective, seed=seed, **options.fuse_options())
+                scores.continuity[o, s, r] = continuity(space.mu, space.logvar, closed=closed)
+                scores.similarity[o, s, r] = space.value
+                scores.information[o, s, r] = space.information
+                if s == n_sizes - 1 and r == 0:
+                    scores.fused[objective] = space
+    return scores
 
 
 def fuse_ensemble(
@@ -212,70 +276,36 @@ def fuse_ensemble(
     """
     check_compatible(fingerprints)
     options = options or FusionOptions()
-    objectives, repeats, seed = tuple(options.objectives), options.repeats, options.seed
-    n_runs = len(fingerprints)
-    sizes_used = ensemble_sizes(options.sizes, n_runs)
-    is_closed = _is_closed(fingerprints, options.closed)
+    sizes = ensemble_sizes(options.sizes, len(fingerprints))
+    closed = _is_closed(fingerprints, options.closed)
     mu, logvar, run_of = _channels(fingerprints)
     bits = information(GaussianChannels(mu, logvar), device=device, dtype=dtype).numpy()
     kept = bits >= threshold
-
-    rng = np.random.default_rng(seed)
-    shape = (len(sizes_used), repeats)
-    subsets = np.full((*shape, sizes_used.max()), -1, dtype=np.int64)
-    n_members = np.zeros(shape, dtype=np.int64)
-    cont = np.full((len(objectives), *shape), np.nan)
-    sim = np.full((len(objectives), *shape), np.nan)
-    bits_u = np.full((len(objectives), *shape), np.nan)
-    fused: dict[str, FusedSpace] = {}
-    for s, size in enumerate(sizes_used):
-        for r in range(repeats):
-            runs = np.sort(rng.choice(n_runs, size=int(size), replace=False))
-            subsets[s, r, :size] = runs
-            channels = np.flatnonzero(kept & np.isin(run_of, runs))
-            n_members[s, r] = len(channels)
-            if not len(channels):
-                continue
-            drawn_before = np.flatnonzero((subsets[s, :r] == subsets[s, r]).all(-1))
-            if options.init == "spectral" and len(drawn_before):
-                # The same subset from the same deterministic start (always so for the whole
-                # sweep): the same result, not fused again.
-                for table in (cont, sim, bits_u):
-                    table[:, s, r] = table[:, s, drawn_before[0]]
-                continue
-            target = FusionTarget.from_channels(
-                GaussianChannels(mu[:, channels], logvar[:, channels]), device=device, dtype=dtype
-            )
-            for o, objective in enumerate(objectives):
-                space = fuse(
-                    target,
-                    objective=objective,
-                    seed=seed + s * repeats + r,
-                    **options.fuse_options(),
-                )
-                cont[o, s, r] = continuity(space.mu, space.logvar, closed=is_closed)
-                sim[o, s, r] = space.value
-                bits_u[o, s, r] = space.information
-                if s == len(sizes_used) - 1 and r == 0:
-                    fused[objective] = space
+    subsets = draw_subsets(sizes, options.repeats, len(fingerprints), options.seed)
+    members = [[np.flatnonzero(kept & np.isin(run_of, runs[runs >= 0])) for runs in by_size]
+               for by_size in subsets]  # fmt: skip
+    objectives = tuple(options.objectives)
+    scores = _fuse_subsets(
+        mu, logvar, members, subsets, objectives, options, closed, device=device, dtype=dtype
+    )
     first = fingerprints[0]
     return FusionResult(
         objectives=objectives,
-        sizes=sizes_used,
+        sizes=sizes,
         subsets=subsets,
-        n_members=n_members,
-        continuity=cont,
-        similarity=sim,
-        information=bits_u,
-        fused=fused,
+        n_members=np.array([[len(m) for m in by_size] for by_size in members], dtype=np.int64),
+        continuity=scores.continuity,
+        similarity=scores.similarity,
+        information=scores.information,
+        fused=scores.fused,
         member_continuity=np.array(
-            [continuity(mu[:, [c]], logvar[:, [c]], closed=is_closed) for c in np.flatnonzero(kept)]
+            [continuity(mu[:, [c]], logvar[:, [c]], closed=closed) for c in np.flatnonzero(kept)]
         ),
         run_ids=[fp.run_id for fp in fingerprints],
         probe_index=first.probe_index,
         factors=first.factors,
         factor_names=first.factor_names,
-        closed=is_closed,
+        closed=closed,
         dim=options.dim,
     )
 
@@ -368,21 +398,47 @@ def fusion_summary(result: FusionResult) -> dict[str, object]:
     }
 
 
-def format_fusion_table(result: FusionResult) -> str:
+def fusion_table(result: FusionResult) -> Table:
+    """Every fused sub-ensemble: objective, size, repeat, members and scores."""
+    return Table(
+        name="fusion",
+        title="fused sub-ensembles",
+        columns=FUSION_COLUMNS,
+        rows=fusion_rows(result),
+        caption=(
+            "One row per fused sub-ensemble (paper Sec. 4.4): size = runs drawn, n members = "
+            "their channels above the information threshold, continuity = largest "
+            "Bhattacharyya distance between neighbouring probe points over its 90th "
+            "percentile (1 is a smooth curve; a cut makes it large), similarity = the "
+            "objective's final mean over the members, information bits = I(U) of the fused "
+            "embedding. The arrays are in fusion.npz."
+        ),
+    )
+
+
+def continuity_table(result: FusionResult) -> Table:
     """Median continuity over repeats, objective × ensemble size (lower is better)."""
     median = result.median_continuity()
-    head = f"{'fusion continuity':<20}" + "".join(f"{int(s):>8d}" for s in result.sizes)
-    lines = [f"{head}  runs fused (median of {result.repeats})", "-" * len(head)]
-    lines += [
-        f"{objective:<20}" + "".join(f"{v:8.2f}" for v in median[o])
-        for o, objective in enumerate(result.objectives)
+    sizes = [str(int(s)) for s in result.sizes]
+    rows: list[list[object]] = [
+        [objective, *(float(v) for v in median[o])] for o, objective in enumerate(result.objectives)
     ]
-    if len(result.member_continuity):
-        lines.append(
-            f"{'one run alone':<20}{np.median(result.member_continuity):8.2f}"
-            f"  (median of {len(result.member_continuity)} channels)"
-        )
-    return "\n".join(lines)
+    alone = result.member_continuity
+    if len(alone):
+        rows.append(["one run alone", float(np.median(alone)), *([None] * (len(sizes) - 1))])
+    return Table(
+        name="fusion_continuity",
+        title=f"fusion continuity (median of {result.repeats} repeats; lower is better)",
+        columns=["objective", *sizes],
+        rows=rows,
+        caption=(
+            "Median continuity of the fused embedding over the repeats, per objective "
+            "(rows) and number of runs fused (columns); lower is more continuous, 1 is "
+            "ideal. 'one run alone' is the median over every kept channel on its own "
+            f"({len(alone)} channels): fusing helps where a row falls below it."
+        ),
+        terminal=["objective", *sizes],
+    )
 
 
 def write_fusion(directory: Path, result: FusionResult) -> Path:

@@ -18,6 +18,7 @@ import torch
 
 from infoprint.analysis.fusion import fuse_channels
 from infoprint.analysis.hotspots import Hotspot
+from infoprint.analysis.outputs import Table
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import DiscreteChannels, FusedSpace, GaussianSpaces, compare
 
@@ -106,15 +107,22 @@ def hotspot_fusion_rows(fused: Sequence[HotspotFusion]) -> list[list[object]]:
     ]
 
 
-def format_hotspot_fusion_table(fused: Sequence[HotspotFusion], objective: str) -> str:
-    """Members' mean against the fused channel: bits and NMI with the best factor."""
-    head = f"{'fused hotspot':<14}{'size':>5}{'bits':>15}  best factor NMI, members -> fused"
-    lines = [f"{head}  ({objective})", "-" * len(head)]
-    for f in fused:
-        h = f.hotspot
-        bits = f"{h.mean_information:.2f} -> {f.space.information:.2f}"
-        factor = "-"
-        if h.best_factor is not None and f.best_factor_nmi is not None:
-            factor = f"{h.best_factor} {h.best_factor_nmi:.2f} -> {f.best_factor_nmi:.2f}"
-        lines.append(f"{h.measure + '/' + str(h.hotspot):<14}{h.size:>5}{bits:>15}  {factor}")
-    return "\n".join(lines)
+def hotspot_fusion_table(fused: Sequence[HotspotFusion], objective: str) -> Table:
+    """``hotspot_fusion.csv``: per hotspot, the members' mean against the fused channel."""
+    return Table(
+        name="hotspot_fusion",
+        title=f"fused hotspots ({objective})",
+        columns=HOTSPOT_FUSION_COLUMNS,
+        rows=hotspot_fusion_rows(fused),
+        caption=(
+            f"Each hotspot's channels fused into one channel that agrees best with all of them "
+            f"(objective {objective}; paper Sec. 4.4): the ensemble's consensus of what the "
+            "hotspot encodes. member bits / fused bits = information of the members (mean) and "
+            "of the fused channel; similarity = the objective's final mean over the members; "
+            "member nmi / fused nmi = NMI with the best factor, of the members (mean) and of "
+            "the fused channel. Fused above members: the runs together know the factor better "
+            "than each run alone."
+        ),
+        file=HOTSPOT_FUSION_FILE,
+        terminal=[c for c in HOTSPOT_FUSION_COLUMNS if c != "similarity"],
+    )

@@ -10,22 +10,32 @@ posterior mean (Murphy, Dillavou & Bassett 2025, Sec. 4; Higgins et al. 2017).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from infoprint.analysis.decoding import Decoder, traversals
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.plots.traversals import is_image_shape, traversals
+from infoprint.plots.traversals import is_image_shape
 from infoprint.run.directory import CheckpointError, RunDirectory
 
 
 class TraversalUnavailable(RuntimeError):
-    """The run's decoder cannot be rebuilt (no or unreadable checkpoint, no image data)."""
+    """The run's decoder cannot be rebuilt (no or unreadable checkpoint, no image data);
+    ``path`` is the file or job directory concerned."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class NotAnImage(TraversalUnavailable):
+    """The run's data are not images: there is nothing to draw (not a failure)."""
 
 
 @dataclass
@@ -46,16 +56,18 @@ def representative(structure: EnsembleStructure, clustering: Clustering, label: 
     return int(members[np.argmin(d.sum(axis=1))])
 
 
-def load_decoder(job_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+def load_decoder(job_dir: Path) -> Decoder:
     """The run's decoder (mean of the likelihood), rebuilt from its ``last.ckpt``."""
     run = RunDirectory(job_dir)
     shape = run.load_fingerprint().meta.get("observation_shape")
     if shape is None or not is_image_shape(shape):
-        raise TraversalUnavailable(f"{job_dir}: observation shape {shape} is not an image")
+        raise NotAnImage(
+            f"{job_dir}: observation shape {shape} is not an image", run.fingerprint_file
+        )
     try:
         model = run.load_model()
     except CheckpointError as err:
-        raise TraversalUnavailable(str(err)) from err
+        raise TraversalUnavailable(str(err), run.checkpoint) from err
 
     @torch.no_grad()
     def decode(z: torch.Tensor) -> torch.Tensor:
@@ -100,8 +112,8 @@ def hotspot_traversals(
     fingerprints: Sequence[Fingerprint],
     n_bases: int = 3,
     steps: int = 9,
-) -> tuple[list[HotspotTraversal], list[str]]:
-    """Traversals for every hotspot of ``clustering``; also the reasons for any left out."""
+) -> tuple[list[HotspotTraversal], list[tuple[Hotspot, TraversalUnavailable]]]:
+    """Traversals for every hotspot of ``clustering``; also those left out, and why."""
     by_run = {fp.run_id: fp for fp in fingerprints}
     done, missing = [], []
     for hotspot in found:
@@ -110,5 +122,5 @@ def hotspot_traversals(
         try:
             done.append(hotspot_traversal(structure, clustering, hotspot, by_run, n_bases, steps))
         except TraversalUnavailable as err:
-            missing.append(f"hotspot {hotspot.measure}/{hotspot.hotspot}: {err}")
+            missing.append((hotspot, err))
     return done, missing

@@ -1,11 +1,8 @@
-"""Writing an analysis to disk: results.npz, hotspots.csv, summary.json, a printed table."""
+"""The core results of an analysis: ``results.npz`` (every matrix) and the hotspot table."""
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +10,10 @@ import numpy as np
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
+from infoprint.analysis.outputs import Table
 
 RESULTS_FILE = "results.npz"
 HOTSPOTS_FILE = "hotspots.csv"
-SUMMARY_FILE = "summary.json"
 HOTSPOT_COLUMNS = [
     "measure",
     "hotspot",
@@ -57,6 +54,7 @@ def write_results(
 
 
 def hotspot_rows(hotspots: Sequence[Hotspot]) -> list[list[Any]]:
+    """One row per hotspot in :data:`HOTSPOT_COLUMNS` order; members ``job:channel@run_id``."""
     return [
         [
             h.measure,
@@ -66,58 +64,28 @@ def hotspot_rows(hotspots: Sequence[Hotspot]) -> list[list[Any]]:
             round(h.mean_information, 6),
             round(h.cohesion, 6),
             h.best_factor or "",
-            "" if h.best_factor_nmi is None else round(h.best_factor_nmi, 6),
+            None if h.best_factor_nmi is None else round(h.best_factor_nmi, 6),
             ";".join(f"{job}:{channel}@{run}" for run, job, channel in h.members),
         ]
         for h in hotspots
     ]
 
 
-def write_table(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    """A CSV file with a header row; ``None`` cells are written empty."""
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return path
-
-
-def write_hotspots(directory: Path, hotspots: Sequence[Hotspot]) -> Path:
-    """One row per hotspot; members as ``job:channel@run_id`` joined by ';'."""
-    return write_table(directory / HOTSPOTS_FILE, HOTSPOT_COLUMNS, hotspot_rows(hotspots))
-
-
-def write_summary(directory: Path, summary: dict[str, Any]) -> Path:
-    path = directory / SUMMARY_FILE
-    path.write_text(json.dumps(summary, indent=2, default=_jsonable))
-    return path
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "__dataclass_fields__"):
-        return asdict(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def format_hotspot_table(hotspots: Sequence[Hotspot]) -> str:
-    """A short plain-text table of hotspots for the terminal."""
-    header = (
-        f"{'measure':<8}{'hotspot':>8}{'size':>6}{'runs':>6}{'bits':>8}{'cohesion':>9}"
-        "  best factor (NMI)"
+def hotspot_table(hotspots: Sequence[Hotspot]) -> Table:
+    """The hotspots of every clustering (``hotspots.csv``; paper Sec. 4.1)."""
+    return Table(
+        name="hotspots",
+        title="hotspots",
+        columns=HOTSPOT_COLUMNS,
+        rows=hotspot_rows(hotspots),
+        caption=(
+            "Hotspots: groups of channels, from many runs, that carry nearly the same "
+            "information (OPTICS on −ln NMI or on VI). size = channels in the hotspot, n runs = "
+            "runs they come from, mean information bits = the members' mean information about "
+            "the probe set, cohesion nmi = mean NMI between members (near 1: the same "
+            "information; low: a loose group), best factor = the ground-truth factor the "
+            "members share most information with, and that NMI. members = job:channel@run."
+        ),
+        file=HOTSPOTS_FILE,
+        terminal=HOTSPOT_COLUMNS[:-1],
     )
-    lines = [header, "-" * len(header)]
-    for h in hotspots:
-        factor = "-" if h.best_factor is None else f"{h.best_factor} ({h.best_factor_nmi:.2f})"
-        lines.append(
-            f"{h.measure:<8}{h.hotspot:>8}{h.size:>6}{h.n_runs:>6}"
-            f"{h.mean_information:>8.2f}{h.cohesion:>9.2f}  {factor}"
-        )
-    if not hotspots:
-        lines.append("(no hotspots)")
-    return "\n".join(lines)

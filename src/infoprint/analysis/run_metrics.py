@@ -32,7 +32,7 @@ from scipy.stats import permutation_test, rankdata
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering
-from infoprint.analysis.results import write_table
+from infoprint.analysis.outputs import Table, write_table
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.run.directory import METRICS_KEY
 
@@ -55,6 +55,22 @@ class RunMetricsTable:
     def headline_metrics(self) -> list[str]:
         """The metrics' headline scores (keys without a ``/detail``)."""
         return [c for c in self.metric_columns if "/" not in c]
+
+    def table(self) -> Table:
+        """The rows as a result table (``run_metrics.csv``)."""
+        return Table(
+            name="run_metrics",
+            title="runs: metrics against channel structure",
+            columns=self.columns,
+            rows=self.rows,
+            caption=(
+                "One row per run with recorded disentanglement metrics (run.json): its "
+                "identity, hyper-parameters (hparam/…), its place in the channel structure "
+                "(active channels above the information threshold, total information in bits, "
+                "channels in hotspots per measure) and its metric scores; empty = not recorded."
+            ),
+            file=RUN_METRICS_FILE,
+        )
 
     def values(self, column: str) -> np.ndarray:
         """A numeric column as float [n_runs]; missing values are NaN."""
@@ -160,7 +176,7 @@ def _centred_ranks(values: np.ndarray) -> np.ndarray:
 
 def write_run_metrics(directory: Path, table: RunMetricsTable) -> Path:
     """``run_metrics.csv``: one row per run with metrics; missing values are empty."""
-    return write_table(directory / RUN_METRICS_FILE, table.columns, table.rows)
+    return write_table(table.table(), directory)
 
 
 def _number(value: Any) -> float | None:

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -62,6 +63,14 @@ def structure_figure(structure: EnsembleStructure, clustering: Clustering) -> Fi
     ax_matrix.set_ylabel("channel (reachability order)")
     fig.colorbar(image, cax=ax_bar, label=title)
 
+    _factor_strip(ax_strip, structure, order)
+    ax_strip.tick_params(labelleft=False)
+    return fig
+
+
+def _factor_strip(ax_strip: Axes, structure: EnsembleStructure, order: np.ndarray) -> None:
+    """Each channel's best NMI with a ground-truth factor, coloured by that factor."""
+    positions = np.arange(len(order))
     if structure.factor_nmi is not None:
         nmi = structure.factor_nmi[order]
         best = nmi.argmax(axis=1)
@@ -84,10 +93,3 @@ def structure_figure(structure: EnsembleStructure, clustering: Clustering) -> Fi
     else:
         ax_strip.text(0.5, 0.5, "no ground-truth\nfactors", ha="center", va="center", fontsize=8)
         ax_strip.set_xticks([])
-    ax_strip.tick_params(labelleft=False)
-    return fig
-
-
-def save_figure(fig: Figure, path) -> None:
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -1,31 +1,13 @@
-"""Latent traversals and reconstructions as image grids.
+"""Latent traversals and reconstructions laid out as one image grid (numpy only).
 
-A traversal decodes a base code while one channel sweeps a range of values and the others
-stay fixed (Higgins et al. 2017; disentanglement_lib's ``latent_traversal``), so a row
-shows what that channel does to the image.
+The images come from :func:`infoprint.analysis.decoding.traversals`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-import torch
-
-Decoder = Callable[[torch.Tensor], torch.Tensor]
-
-
-@torch.no_grad()
-def traversals(
-    decode: Decoder, base: torch.Tensor, channels: Sequence[int], values: torch.Tensor
-) -> np.ndarray:
-    """Images [channels, values, C, H, W]: ``base`` [d] with channel k set to each value."""
-    rows = []
-    for k in channels:
-        codes = base.expand(len(values), -1).clone()
-        codes[:, k] = values
-        rows.append(decode(codes).cpu().numpy())
-    return np.stack(rows)
 
 
 def tile(images: np.ndarray, pad: int = 1) -> np.ndarray:
@@ -40,4 +22,5 @@ def tile(images: np.ndarray, pad: int = 1) -> np.ndarray:
 
 
 def is_image_shape(shape: Sequence[int]) -> bool:
+    """Whether an observation of ``shape`` is an image (1 or 3 colour channels first)."""
     return len(shape) == 3 and shape[0] in (1, 3)

@@ -1,4 +1,4 @@
-"""Fingerprints from Weights & Biases through the public API (DESIGN §5).
+"""Fingerprints from Weights & Biases through the public API (docs/architecture.md §7).
 
 Finds the finished ``train`` runs of one group (sweep), downloads each run's
 ``fingerprint`` artifact into a cache directory, verifies the download against the

@@ -64,7 +64,7 @@ def test_analyze_rejects_a_bad_fusion_option_before_reading_any_run(tmp_path) ->
         "analyze",
         [
             f"source.path={tmp_path / 'no-such-sweep'}",
-            f"output_dir={tmp_path / 'out'}",
+            f"paths.output_dir={tmp_path / 'out'}",
             "fusion.enabled=true",
             "fusion.optimizer=lbfgs",
         ],
@@ -84,7 +84,7 @@ def test_analyze_rejects_a_bad_fusion_option_before_reading_any_run(tmp_path) ->
 )
 def test_analyze_rejects_a_bad_hotspot_fusion_option_early(tmp_path, override, message) -> None:
     cfg = compose_config(
-        "analyze", [f"source.path={tmp_path / 'none'}", f"output_dir={tmp_path}", override]
+        "analyze", [f"source.path={tmp_path / 'none'}", f"paths.output_dir={tmp_path}", override]
     )
     with pytest.raises(ValueError, match=message):
         analyze(cfg)

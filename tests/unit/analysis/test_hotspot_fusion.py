@@ -11,12 +11,14 @@ import pytest
 from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspot_fusion import (
     HOTSPOT_FUSION_COLUMNS,
-    format_hotspot_fusion_table,
+    HOTSPOT_FUSION_FILE,
     fuse_hotspots,
     hotspot_fusion_rows,
+    hotspot_fusion_table,
 )
 from infoprint.analysis.hotspots import cluster, hotspots
-from infoprint.analysis.results import write_table
+from infoprint.analysis.outputs import write_table
+from infoprint.analysis.terminal import table_text
 from infoprint.fingerprint.record import Fingerprint
 
 N, RUNS = 240, 6
@@ -80,15 +82,17 @@ def test_rows_table_and_csv(analysed, tmp_path) -> None:
     found, fused = analysed
     rows = hotspot_fusion_rows(fused)
     assert len(rows) == len(found) and all(len(r) == len(HOTSPOT_FUSION_COLUMNS) for r in rows)
-    path = write_table(tmp_path / "hotspot_fusion.csv", HOTSPOT_FUSION_COLUMNS, rows)
+    table = hotspot_fusion_table(fused, "exp_neg_vi")
+    assert table.rows == rows and table.file == HOTSPOT_FUSION_FILE
+    path = write_table(table, tmp_path)
     with path.open() as f:
         read = list(csv.DictReader(f))
     for row, f in zip(read, fused, strict=True):
         assert row["best_factor"] == f.hotspot.best_factor
         assert float(row["fused_nmi"]) == pytest.approx(f.best_factor_nmi, abs=1e-6)
         assert float(row["member_nmi"]) == pytest.approx(f.hotspot.best_factor_nmi, abs=1e-6)
-    table = format_hotspot_fusion_table(fused, "exp_neg_vi")
-    assert "exp_neg_vi" in table.splitlines()[0] and len(table.splitlines()) == 2 + len(fused)
+    text = table_text(table)  # the terminal: title, header, rule, one line per hotspot
+    assert "exp_neg_vi" in text.splitlines()[0] and len(text.splitlines()) == 3 + len(fused)
 
 
 def test_without_factors_the_fused_channel_has_no_factor_nmi() -> None:

@@ -186,9 +186,9 @@ def test_analyze_writes_table_figure_correlations_and_wandb_table(tmp_path):
     cfg = compose_config("analyze", [f"source.path={tmp_path / 'sweep'}"])
     GlobalHydra.instance().clear()
     with open_dict(cfg):
-        cfg.output_dir = str(tmp_path / "out")
+        cfg.paths.output_dir = str(tmp_path / "out")
     summary = analyze(cfg)
-    out = Path(cfg.output_dir)
+    out = Path(cfg.paths.output_dir)
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["run_metrics"]["n_runs"] == summary["run_metrics"]["n_runs"] == 5
     assert on_disk["run_metrics"]["spearman"]["mig"]["hotspot_channels_nmi"]["rho"] == 1.0

@@ -1,7 +1,8 @@
 import numpy as np
 import torch
 
-from infoprint.plots.traversals import is_image_shape, tile, traversals
+from infoprint.analysis.decoding import traversals
+from infoprint.plots.traversals import is_image_shape, tile
 
 
 def test_traversal_moves_only_along_the_traversed_channel():

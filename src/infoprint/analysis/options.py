@@ -1,0 +1,190 @@
+"""The analysis options, typed and checked once, when the config is composed.
+
+One frozen dataclass per block of ``conf/analyze.yaml`` (``docs/architecture.md`` §10);
+each checks itself on construction and its errors name the config key and the allowed
+values. A block whose ``enabled`` is false is still checked (a typo in it is refused, not
+ignored), and its step is left out. :meth:`AnalysisOptions.from_config` is called by the
+Hydra callback :class:`infoprint.tasks.analyze.CheckOptions` before the run folder
+exists, and again by :func:`infoprint.tasks.analyze.analyze` (which may be called without
+Hydra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from infoprint.analysis import checks
+from infoprint.analysis.fusion import FusionOptions
+from infoprint.analysis.hotspots import MEASURES
+from infoprint.errors import ConfigError
+from infoprint.info import DEFAULT_MEMORY_BUDGET, FUSION_OBJECTIVES
+from infoprint.info.device import resolve_device
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+LOGGER_MODES = ("online", "offline", "disabled", "shared")
+
+
+@dataclass(frozen=True)
+class ClusteringOptions:
+    """OPTICS on −ln NMI and / or VI (paper Sec. 4.1); ``min_samples="auto"``: 0.4 × runs."""
+
+    measures: Sequence[str] = MEASURES
+    min_samples: int | str = "auto"
+    xi: float = 0.05
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.measures) - set(MEASURES))
+        if unknown or not self.measures:
+            raise ConfigError(
+                f"clustering.measures must be a non-empty subset of {list(MEASURES)}; "
+                f"got {list(self.measures)}"
+            )
+        k = self.min_samples
+        if k != "auto" and (not isinstance(k, int) or isinstance(k, bool) or k < 2):
+            raise ConfigError(
+                f"clustering.min_samples must be 'auto' or an integer >= 2; got {k!r}"
+            )
+        checks.number("clustering.xi", self.xi, 0.0, strict=True)
+        if self.xi >= 1:
+            raise ConfigError(f"clustering.xi must be < 1; got {self.xi!r}")
+
+
+@dataclass(frozen=True)
+class WholeSpaceOptions:
+    """Monte Carlo comparison of whole latent spaces (paper Sec. 4.3)."""
+
+    n_samples: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks.integer("whole_space.n_samples", self.n_samples, 1)
+        checks.integer("whole_space.seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class TraversalOptions:
+    """Decode each hotspot's representative channel from ``n_bases`` probe points."""
+
+    measure: str = "nmi"
+    n_bases: int = 3
+    steps: int = 9
+
+    def __post_init__(self) -> None:
+        checks.choice("traversals.measure", self.measure, MEASURES)
+        checks.integer("traversals.n_bases", self.n_bases, 1)
+        checks.integer("traversals.steps", self.steps, 2)
+
+
+@dataclass(frozen=True)
+class HotspotFusionOptions:
+    """Each hotspot's channels fused into one (paper Sec. 4.4 on one hotspot); the fields
+    are the keyword arguments of :func:`infoprint.analysis.hotspot_fusion.fuse_hotspots`."""
+
+    measure: str = "nmi"
+    objective: str = "exp_neg_vi"
+    dim: int = 1
+    steps: int = 300
+    lr: float = 0.02
+
+    def __post_init__(self) -> None:
+        checks.choice("hotspot_fusion.measure", self.measure, MEASURES)
+        checks.choice("hotspot_fusion.objective", self.objective, FUSION_OBJECTIVES)
+        checks.integer("hotspot_fusion.dim", self.dim, 1)
+        checks.integer("hotspot_fusion.steps", self.steps, 0)
+        checks.positive("hotspot_fusion.lr", self.lr)
+
+
+@dataclass(frozen=True)
+class LoggerOptions:
+    """The analysis W&B run (``conf/logger/``); ``mode=disabled``: no run."""
+
+    project: str = "infoprint"
+    entity: str | None = None
+    mode: str = "offline"
+    tags: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        checks.choice("logger.mode", self.mode, LOGGER_MODES)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Every option of an analysis; an optional step's block is None when it is disabled."""
+
+    information_threshold: float = 0.01
+    device: str = "auto"
+    dtype: str = "float32"
+    memory_budget_mb: int = DEFAULT_MEMORY_BUDGET // 2**20
+    clustering: ClusteringOptions = ClusteringOptions()
+    whole_space: WholeSpaceOptions | None = None
+    traversals: TraversalOptions | None = TraversalOptions()
+    hotspot_fusion: HotspotFusionOptions | None = HotspotFusionOptions()
+    fusion: FusionOptions | None = None
+    logger: LoggerOptions = LoggerOptions(mode="disabled")
+
+    def __post_init__(self) -> None:
+        checks.number("information_threshold", self.information_threshold, 0.0)
+        checks.choice("dtype", self.dtype, DTYPES)
+        checks.integer("memory_budget_mb", self.memory_budget_mb, 1)
+        try:
+            resolve_device(self.device)
+        except ValueError as err:
+            raise ConfigError(f"device: {err}") from err
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def memory_budget(self) -> int:
+        """Working memory of the pairwise GEMMs, bytes."""
+        return self.memory_budget_mb * 2**20
+
+    def compute(self) -> dict[str, Any]:
+        """``device`` and ``dtype`` for :mod:`infoprint.info` calls."""
+        return {"device": self.device, "dtype": self.torch_dtype}
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig) -> AnalysisOptions:
+        """Check every analysis block of ``cfg``; the first bad option raises ConfigError."""
+        block = _blocks(cfg)
+        return cls(
+            information_threshold=block["information_threshold"],
+            device=block["device"],
+            dtype=block["dtype"],
+            memory_budget_mb=block["memory_budget_mb"],
+            clustering=checks.from_block(ClusteringOptions, block["clustering"], "clustering"),
+            whole_space=_optional(WholeSpaceOptions, block, "whole_space"),
+            traversals=_optional(TraversalOptions, block, "traversals"),
+            hotspot_fusion=_optional(HotspotFusionOptions, block, "hotspot_fusion"),
+            fusion=_optional(FusionOptions, block, "fusion", config_key="fusion"),
+            logger=checks.from_block(LoggerOptions, block["logger"], "logger"),
+        )
+
+
+_KEYS = ("information_threshold", "device", "dtype", "memory_budget_mb", "clustering")
+_BLOCKS = ("whole_space", "traversals", "hotspot_fusion", "fusion", "logger")
+
+
+def _blocks(cfg: DictConfig) -> dict[str, Any]:
+    """The analysis keys of ``cfg`` as plain values (not ``paths`` or ``hydra``: they need
+    Hydra's runtime, which does not exist yet when the callback checks)."""
+    missing = [k for k in (*_KEYS, *_BLOCKS) if k not in cfg]
+    if missing:
+        raise ConfigError(f"the analysis config lacks {missing} (see conf/analyze.yaml)")
+    return {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
+            else cfg[k] for k in (*_KEYS, *_BLOCKS)}  # fmt: skip
+
+
+def _optional(cls: type, blocks: Mapping[str, Any], key: str, **extra: Any) -> Any:
+    """The checked block ``key``, or None when its ``enabled`` is false."""
+    block = dict(blocks[key])
+    enabled = block.pop("enabled", False)
+    checks.flag(f"{key}.enabled", enabled)
+    options = checks.from_block(cls, block, key, **extra)
+    return options if enabled else None

@@ -1,0 +1,122 @@
+"""What an analysis step produces, and the one place that writes it to disk.
+
+A :class:`Table` is one table of results, rendered four ways from the same columns and
+rows: a CSV file (:func:`write_table`, full precision), the report
+(:mod:`infoprint.analysis.report`), the terminal (:mod:`infoprint.analysis.terminal`) and
+W&B (:func:`infoprint.tracking.log_analysis`). A :class:`FigureFile` is a saved figure
+with the caption the report shows under it (``docs/architecture.md`` §10).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+SUMMARY_FILE = "summary.json"
+FIGURE_DPI = 120
+
+
+@dataclass(frozen=True)
+class Table:
+    """Columns and rows of one result table.
+
+    ``name`` is its key in the report and W&B; ``file`` the CSV it is written to (None: not
+    written); ``terminal`` the columns printed after the analysis (None: not printed).
+    Column names are machine names (CSV header); people see them with spaces for '_'.
+    """
+
+    name: str
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    caption: str = ""
+    file: str | None = None
+    terminal: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"table {self.name}: row {row} does not fit {self.columns}")
+
+    @staticmethod
+    def label(column: str) -> str:
+        """A column's heading for people: ``best_factor`` -> ``best factor``."""
+        return column.replace("_", " ")
+
+    def select(self, columns: Sequence[str]) -> list[list[Any]]:
+        """The rows restricted to ``columns``, in that order."""
+        index = [list(self.columns).index(c) for c in columns]
+        return [[row[j] for j in index] for row in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        """One ``{column: value}`` per row (for summary.json)."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A figure saved as PNG, and what the report says under it: what it shows, how to read it."""
+
+    key: str
+    path: Path
+    caption: str
+
+
+def format_value(value: Any) -> str:
+    """A value for people (report, terminal): floats to 4 significant digits, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating) and not isinstance(value, bool):
+        return "nan" if math.isnan(value) else f"{float(value):.4g}"
+    return str(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def write_table(table: Table, directory: Path) -> Path:
+    """``directory / table.file`` as CSV with a header row, full precision; None cells empty."""
+    if table.file is None:
+        raise ValueError(f"table {table.name} has no file name")
+    path = Path(directory) / table.file
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(table.columns)
+        writer.writerows([["" if v is None else v for v in row] for row in table.rows])
+    return path
+
+
+def save_figure(fig: Figure, path: Path, caption: str, key: str | None = None) -> FigureFile:
+    """Save ``fig`` as PNG at ``path`` and close it."""
+    fig.savefig(path, dpi=FIGURE_DPI)
+    plt.close(fig)
+    return FigureFile(key or Path(path).stem, Path(path), caption)
+
+
+def write_summary(directory: Path, summary: dict[str, Any]) -> Path:
+    """``summary.json`` (numpy values, paths and dataclasses made JSON)."""
+    path = Path(directory) / SUMMARY_FILE
+    path.write_text(json.dumps(summary, indent=2, default=_jsonable))
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,266 @@
+"""The analysis steps, in the order :func:`infoprint.tasks.analyze.analyze` runs them.
+
+Each is ``step(context) -> StepResult`` (:mod:`infoprint.analysis.pipeline`;
+``docs/architecture.md`` §10): it calls the domain functions of its module, saves its
+figures with a caption and returns its tables; it never formats a table itself. Only
+``structure`` is core; any other step that fails is recorded and the analysis goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from infoprint import tracking
+from infoprint.analysis.fusion import (
+    continuity_table,
+    fuse_ensemble,
+    fusion_summary,
+    fusion_table,
+    write_fusion,
+)
+from infoprint.analysis.hotspot_fusion import fuse_hotspots, hotspot_fusion_table
+from infoprint.analysis.hotspot_traversals import NotAnImage, hotspot_traversals
+from infoprint.analysis.outputs import write_table
+from infoprint.analysis.pipeline import AnalysisContext, Step, StepFailure, StepResult
+from infoprint.analysis.report import write_report
+from infoprint.analysis.results import hotspot_table, write_results
+from infoprint.analysis.run_metrics import run_metrics_table, spearman_correlations
+from infoprint.analysis.summary import headline_numbers
+from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
+from infoprint.plots.fusion import continuity_figure, fused_space_figure
+from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure
+from infoprint.plots.run_metrics import metrics_vs_structure_figure
+from infoprint.plots.structure import structure_figure
+from infoprint.plots.whole_space import whole_space_figure
+
+_STRUCTURE_CAPTION = {
+    "nmi": "Channels of all runs compared by NMI (1 = the same information, 0 = nothing "
+    "shared). Top: OPTICS reachability in cluster order; a valley of coloured bars is a "
+    "hotspot (grey: in none). Middle: the NMI matrix in the same order; bright squares on "
+    "the diagonal are groups of channels that many runs learn alike. Right: each channel's "
+    "best NMI with a ground-truth factor, coloured by that factor.",
+    "vi": "Channels of all runs compared by variation of information (VI, bits; 0 = the "
+    "same information, dark = close). Top: OPTICS reachability in cluster order; a valley of "
+    "coloured bars is a hotspot (grey: in none). Middle: the VI matrix in the same order; "
+    "dark squares on the diagonal are hotspots. Right: each channel's best NMI with a "
+    "ground-truth factor, coloured by that factor.",
+}
+
+
+def structure(context: AnalysisContext) -> StepResult:
+    """results.npz, hotspots.csv and one structure figure per clustering (core)."""
+    result = StepResult()
+    result.files["results"] = write_results(context.out, context.structure, context.clusterings)
+    table = hotspot_table(context.hotspots)
+    result.files["hotspots"] = write_table(table, context.out)
+    result.tables.append(table)
+    for c in context.clusterings:
+        fig = structure_figure(context.structure, c)
+        name = f"structure_{c.measure}.png"
+        result.figures.append(
+            context.figure(fig, name, _STRUCTURE_CAPTION[c.measure], f"structure/{c.measure}")
+        )
+    return result
+
+
+def run_metrics(context: AnalysisContext) -> StepResult:
+    """Per-run metrics (run.json) against each run's structure, with Spearman ρ."""
+    joined = run_metrics_table(context.fingerprints, context.structure, context.clusterings)
+    correlations = spearman_correlations(joined)
+    result = StepResult(section={"n_runs": len(joined.rows), "spearman": correlations})
+    if not joined.rows:
+        return result
+    table = joined.table()
+    result.files["run_metrics"] = write_table(table, context.out)
+    result.tables.append(table)
+    caption = (
+        "Each run's headline disentanglement scores (rows) against its channel structure "
+        "(columns): one point per run; the title gives Spearman's rank correlation ρ over "
+        "the runs (n = runs with both values). ρ near ±1: the metric ranks runs like that "
+        "structure quantity does."
+    )
+    fig = metrics_vs_structure_figure(joined, correlations)
+    result.figures.append(context.figure(fig, "metrics_vs_structure.png", caption))
+    return result
+
+
+def whole_space(context: AnalysisContext) -> StepResult:
+    """Run × run NMI and VI of whole latent spaces, Monte Carlo (paper Sec. 4.3)."""
+    options = context.options
+    assert options.whole_space is not None
+    compared = compare_whole_spaces(
+        context.fingerprints,
+        n_samples=options.whole_space.n_samples,
+        seed=options.whole_space.seed,
+        device=options.device,
+        memory_budget=options.memory_budget,
+    )
+    caption = (
+        "Whole latent spaces of the runs compared, run by run: NMI (left, 1 = the same "
+        "information) and VI (right, bits, 0 = the same), Monte Carlo estimates; small "
+        "ensembles show each value ± its standard error."
+    )
+    return StepResult(
+        files={"whole_space": write_whole_space(context.out, compared)},
+        figures=[context.figure(whole_space_figure(compared), "whole_space.png", caption)],
+        section={
+            "sample": compared.sample,
+            "n_points": compared.n_points,
+            "n_samples": compared.n_samples,
+            "information_bits": compared.information,
+            "information_se": compared.information_se,
+        },
+    )
+
+
+_TRAVERSAL_CAPTION = (
+    "What hotspot {key} encodes: its representative channel (the member closest to the "
+    "hotspot's medoid) decoded by its run. Left column: the probe image reconstructed; "
+    "then the channel set to each value shown below (2nd to 98th percentile of its "
+    "posterior means), the other channels fixed. Rows: different probe images."
+)
+
+
+def traversals(context: AnalysisContext) -> StepResult:
+    """Decode each hotspot's representative channel (needs the runs' last.ckpt)."""
+    options = context.options.traversals
+    assert options is not None
+    clustering = context.clustering(options.measure)
+    if clustering is None:
+        return StepResult(section={"made": [], "missing": []})
+    done, missing = hotspot_traversals(
+        context.structure,
+        clustering,
+        context.hotspots,
+        context.fingerprints,
+        options.n_bases,
+        options.steps,
+    )
+    result = StepResult()
+    for t in done:
+        key = f"{t.hotspot.measure}_{t.hotspot.hotspot}"
+        caption = _TRAVERSAL_CAPTION.format(key=f"{t.hotspot.measure}/{t.hotspot.hotspot}")
+        fig = traversal_figure(t)
+        result.figures.append(
+            context.figure(fig, f"traversal_{key}.png", caption, f"traversals/{key}")
+        )
+    if done:
+        caption = (
+            "Every hotspot's representative channel traversed from one probe image, one row "
+            "per hotspot, titled with its size and best factor: what each piece of "
+            "repeatedly learned information does to the image."
+        )
+        fig = traversal_grid_figure(done)
+        result.figures.append(context.figure(fig, "traversals.png", caption, "traversals/all"))
+    for hotspot, err in missing:
+        if not isinstance(err, NotAnImage):  # data that are not images: nothing to draw
+            item = f"hotspot {hotspot.measure}/{hotspot.hotspot}"
+            result.failures.append(StepFailure.of("traversals", err, item))
+    result.section = {
+        "made": [f"{t.hotspot.measure}/{t.hotspot.hotspot}" for t in done],
+        "missing": [f"hotspot {h.measure}/{h.hotspot}: {err}" for h, err in missing],
+    }
+    return result
+
+
+def hotspot_fusion(context: AnalysisContext) -> StepResult:
+    """Each hotspot's channels fused into one channel (hotspot_fusion.csv)."""
+    options = context.options.hotspot_fusion
+    assert options is not None
+    if not context.hotspots:
+        return StepResult()
+    fused = fuse_hotspots(
+        context.fingerprints, context.hotspots, **asdict(options), **context.options.compute()
+    )
+    table = hotspot_fusion_table(fused, options.objective)
+    return StepResult(
+        files={"hotspot_fusion": write_table(table, context.out)},
+        tables=[table],
+        section=table.records(),
+    )
+
+
+def fusion(context: AnalysisContext) -> StepResult:
+    """Fusion of random sub-ensembles of weak learners (paper Sec. 4.4; fusion.npz)."""
+    options = context.options
+    assert options.fusion is not None
+    fused = fuse_ensemble(
+        context.fingerprints,
+        options.fusion,
+        threshold=options.information_threshold,
+        **options.compute(),
+    )
+    space_caption = (
+        "The fused embedding of the whole sweep, one panel per objective: each probe point's "
+        "fused posterior (mean, and a ±1σ ellipse in 2-D) coloured by its first ground-truth "
+        "factor (on the ring, its angle). A continuous embedding orders the colours smoothly."
+    )
+    continuity_caption = (
+        "Continuity of fused embeddings against the number of runs fused: median over "
+        "repeats (line), interquartile range (band) and every repeat (dots), per objective; "
+        "lower is more continuous, 1 is ideal; dotted: a single channel on its own."
+    )
+    return StepResult(
+        files={"fusion": write_fusion(context.out, fused)},
+        figures=[
+            context.figure(
+                fused_space_figure(fused), "fusion_space.png", space_caption, "fusion/space"
+            ),
+            context.figure(
+                continuity_figure(fused),
+                "fusion_continuity.png",
+                continuity_caption,
+                "fusion/continuity",
+            ),
+        ],
+        tables=[continuity_table(fused), fusion_table(fused)],
+        section=fusion_summary(fused),
+    )
+
+
+def wandb(context: AnalysisContext) -> StepResult:
+    """A W&B run of job type ``analysis`` with every figure, table and headline number."""
+    logger = context.options.logger
+    run = tracking.start_run(
+        project=logger.project,
+        entity=logger.entity,
+        mode=logger.mode,
+        directory=context.out,
+        run_id=None,
+        name=f"{context.sweep}-analysis",
+        group=context.sweep,
+        job_type="analysis",
+        config=context.config,
+        tags=list(logger.tags),
+    )
+    if run is None:
+        return StepResult()
+    exit_code = 1
+    try:
+        figures = {f.key: f.path for f in context.figures()}
+        tables = {t.name: (list(t.columns), [list(r) for r in t.rows]) for t in context.tables()}
+        tracking.log_analysis(figures, tables, headline_numbers(context))
+        exit_code = 0
+    finally:
+        tracking.finish_active_run(exit_code)
+    return StepResult(section={"run_id": run.id, "mode": logger.mode})
+
+
+def report(context: AnalysisContext) -> StepResult:
+    """report.html: every table, figure and failure, readable without W&B or a server."""
+    return StepResult(files={"report": write_report(context.out, context)})
+
+
+STEPS = (
+    Step("structure", "structure: results, hotspots, figures", structure, core=True),
+    Step("run_metrics", "run metrics against structure", run_metrics),
+    Step("whole_space", "whole-space comparison", whole_space, lambda o: o.whole_space is not None),
+    Step("traversals", "hotspot traversals", traversals, lambda o: o.traversals is not None),
+    Step(
+        "hotspot_fusion", "hotspot fusion", hotspot_fusion, lambda o: o.hotspot_fusion is not None
+    ),
+    Step("fusion", "fusion of sub-ensembles", fusion, lambda o: o.fusion is not None),
+    Step("wandb", "W&B analysis run", wandb, lambda o: o.logger.mode != "disabled"),
+    Step("report", "report.html", report),
+)
+"""Every step, in order (docs/architecture.md §10)."""
