@@ -13,9 +13,10 @@ import torch
 from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
+from infoprint.analysis.decoding import traversals
 from infoprint.data.base import gather
 from infoprint.models.inference import evaluating
-from infoprint.plots.traversals import is_image_shape, tile, traversals
+from infoprint.plots.traversals import is_image_shape, tile
 from infoprint.run.context import RunContext
 
 
