@@ -30,9 +30,10 @@ import torch
 
 from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspots import Hotspot, cluster
+from infoprint.analysis.whole_space import compare_whole_spaces
 from infoprint.fingerprint.record import Fingerprint, FingerprintError
 from infoprint.fingerprint.snapshots import SnapshotSeries
-from infoprint.info import GaussianChannels, compare, information, montecarlo_compare
+from infoprint.info import GaussianChannels, compare, information
 from infoprint.run.layout import SNAPSHOTS_FILE
 
 
@@ -141,10 +142,8 @@ def _per_step(runs, series, steps, threshold, min_samples, xi, n_samples, seed, 
         at_step = [_at(fp, series[fp.run_id], step) for fp in runs]
         for r, fp in enumerate(at_step):
             q.information[r][s] = information(GaussianChannels(fp.mu, fp.logvar), device="cpu")
-        spaces = [(fp.mu, fp.logvar) for fp in at_step]
-        mc = montecarlo_compare(spaces, n_samples=n_samples, seed=seed, device=device)
-        q.nmi[s], q.nmi_se[s] = mc.nmi.numpy(), mc.nmi_se.numpy()
-        q.vi[s], q.vi_se[s] = mc.vi.numpy(), mc.vi_se.numpy()
+        whole = compare_whole_spaces(at_step, n_samples=n_samples, seed=seed, device=device)
+        q.nmi[s], q.nmi_se[s], q.vi[s], q.vi_se[s] = whole.nmi, whole.nmi_se, whole.vi, whole.vi_se
         structure = ensemble_structure(at_step, threshold=threshold, device=device)
         q.kept[s] = structure.n_channels
         clustering = cluster(structure, "nmi", min_samples, xi)

@@ -17,32 +17,31 @@ needs ``net=mlp``, or ``data.dataset.resolution=32`` (2 px zero border) for ``ne
 
 from __future__ import annotations
 
-import gzip
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from infoprint.data.arrays import ArrayGroundTruth
-from infoprint.data.files import DatasetFileError, missing_file
+from infoprint.data.files import (
+    DatasetFileError,
+    array_from_bytes,
+    find_raw_or_gz,
+    read_maybe_gzip,
+)
+
+_EXAMPLE = "/path/to/folder-with-the-idx-files"
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 SPLIT_PREFIXES = {"train": "train", "test": "t10k"}
 NUM_CLASSES = 10
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """The array stored in an IDX file (raw or gzip), in native byte order."""
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as error:
-            raise DatasetFileError(path, f"not a readable gzip file ({error})") from error
+    raw = read_maybe_gzip(path)
     if len(raw) < 4 or raw[0] or raw[1] or raw[2] not in IDX_TYPES:
         raise DatasetFileError(
             path,
@@ -55,25 +54,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) < start:
         raise DatasetFileError(path, f"truncated IDX header ({ndim} dimensions announced)")
     dims = struct.unpack(f">{ndim}I", raw[4:start])
-    dtype = np.dtype(IDX_TYPES[raw[2]])
-    count = int(np.prod(dims))
-    if len(raw) - start != count * dtype.itemsize:
-        raise DatasetFileError(
-            path,
-            f"truncated or oversized IDX file: dimensions {list(dims)} need "
-            f"{count * dtype.itemsize} data bytes, found {len(raw) - start}",
-        )
-    array = np.frombuffer(raw, dtype=dtype, count=count, offset=start).reshape(dims)
-    return array.astype(dtype.newbyteorder("="), copy=False)
-
-
-def _find(directory: Path, stem: str, source: str) -> Path:
-    for name in (stem, f"{stem}.gz"):
-        if (directory / name).is_file():
-            return directory / name
-    raise missing_file(
-        directory, f"{stem}(.gz)", source, example="/path/to/folder-with-the-idx-files"
-    )
+    return array_from_bytes(raw, path, dims, np.dtype(IDX_TYPES[raw[2]]), start, "IDX")
 
 
 class IDXDataset(ArrayGroundTruth):
@@ -94,8 +75,12 @@ class IDXDataset(ArrayGroundTruth):
             )
         directory = Path(path).expanduser().absolute()
         prefix = SPLIT_PREFIXES[split]
-        images_path = _find(directory, f"{prefix}-images-idx3-ubyte", self.source)
-        labels_path = _find(directory, f"{prefix}-labels-idx1-ubyte", self.source)
+        images_path = find_raw_or_gz(
+            directory, f"{prefix}-images-idx3-ubyte", self.source, _EXAMPLE
+        )
+        labels_path = find_raw_or_gz(
+            directory, f"{prefix}-labels-idx1-ubyte", self.source, _EXAMPLE
+        )
         images, labels = read_idx(images_path), read_idx(labels_path)
         if images.ndim != 3 or images.dtype != np.uint8:
             raise DatasetFileError(

@@ -24,16 +24,19 @@ without clipping to [0, 255]; Pillow's uint8 resize clips). Images are [1, 64, 6
 
 from __future__ import annotations
 
-import gzip
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from infoprint.data.arrays import ArrayGroundTruth
-from infoprint.data.files import DatasetFileError, missing_file
+from infoprint.data.files import (
+    DatasetFileError,
+    array_from_bytes,
+    find_raw_or_gz,
+    read_maybe_gzip,
+)
 from infoprint.data.resample import lanczos
 
 SOURCE = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
@@ -51,17 +54,11 @@ FACTOR_NAMES = ("category", "elevation", "azimuth", "lighting")
 FACTOR_SIZES = (5, 9, 18, 6)
 INSTANCES = 10
 SIDE = 64
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_norb_matrix(path: Path) -> np.ndarray:
     """The array stored in a NORB binary matrix file (raw or gzip), native byte order."""
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as error:
-            raise DatasetFileError(path, f"not a readable gzip file ({error})") from error
+    raw = read_maybe_gzip(path)
     magic, ndim = struct.unpack("<ii", raw[:8]) if len(raw) >= 8 else (None, 0)
     if magic not in MAGIC_DTYPES or not 0 <= ndim <= 8:
         known = ", ".join(f"0x{m:08X}" for m in MAGIC_DTYPES)
@@ -72,23 +69,7 @@ def read_norb_matrix(path: Path) -> np.ndarray:
     if len(raw) < start:
         raise DatasetFileError(path, f"truncated NORB header ({ndim} dimensions announced)")
     dims = struct.unpack(f"<{ndim}i", raw[8 : 8 + 4 * ndim])
-    dtype = MAGIC_DTYPES[magic]
-    count = int(np.prod(dims))
-    if min(dims, default=0) < 0 or len(raw) - start != count * dtype.itemsize:
-        raise DatasetFileError(
-            path,
-            f"truncated or oversized NORB matrix: dimensions {list(dims)} of {dtype} need "
-            f"{count * dtype.itemsize} data bytes, found {len(raw) - start}",
-        )
-    array = np.frombuffer(raw, dtype=dtype, count=count, offset=start).reshape(dims)
-    return array.astype(dtype.newbyteorder("="), copy=False)
-
-
-def _find(directory: Path, name: str) -> Path:
-    for candidate in (name, f"{name}.gz"):
-        if (directory / candidate).is_file():
-            return directory / candidate
-    raise missing_file(directory, f"{name}(.gz)", SOURCE, example="/path/to/small_norb")
+    return array_from_bytes(raw, path, dims, MAGIC_DTYPES[magic], start, "NORB matrix")
 
 
 def _check(path: Path, array: np.ndarray, dtype: str, shape: str, ok: bool) -> None:
@@ -100,7 +81,10 @@ def _check(path: Path, array: np.ndarray, dtype: str, shape: str, ok: bool) -> N
 
 def read_chunk(directory: Path, template: str) -> tuple[np.ndarray, np.ndarray]:
     """One split's first-camera images, resized (uint8 [n, 64, 64]), and factors [n, 4]."""
-    paths = {part: _find(directory, template.format(part)) for part in ("dat", "cat", "info")}
+    paths = {
+        part: find_raw_or_gz(directory, template.format(part), SOURCE, "/path/to/small_norb")
+        for part in ("dat", "cat", "info")
+    }
     dat, cat, info = (read_norb_matrix(p) for p in paths.values())
     n = len(dat) if dat.ndim else 0
     _check(paths["dat"], dat, "uint8", "[n, 2, H, W]", dat.ndim == 4 and dat.shape[1] == 2)

@@ -122,11 +122,7 @@ class Fingerprint:
             raise FingerprintError(f"{meta_path}: not valid JSON ({err})") from err
         if not isinstance(meta, dict):
             raise FingerprintError(f"{meta_path}: expected a JSON object")
-        try:
-            with np.load(npz_path, allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            raise FingerprintError(f"{npz_path}: unreadable npz ({err})") from err
+        arrays = load_arrays(npz_path)
         _validate(arrays, meta, directory)
         return cls(
             mu=arrays["mu"],
@@ -139,6 +135,15 @@ class Fingerprint:
             embedding_logvar=arrays.get("embedding_logvar"),
             embedding_index=arrays.get("embedding_index"),
         )
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an npz file, read without pickle; errors name the file."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise FingerprintError(f"{path}: unreadable npz ({err})") from err
 
 
 def atomic_write_json(path: Path, values: dict[str, Any]) -> None:

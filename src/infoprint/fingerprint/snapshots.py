@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from infoprint.fingerprint.record import LOGVAR_BOUND, MU_BOUND, FingerprintError
+from infoprint.fingerprint.record import LOGVAR_BOUND, MU_BOUND, FingerprintError, load_arrays
 from infoprint.run.layout import SNAPSHOTS_FILE
 
 
@@ -90,11 +89,7 @@ class SnapshotSeries:
         path = Path(directory) / SNAPSHOTS_FILE
         if not path.is_file():
             raise FingerprintError(f"{path}: file not found")
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            raise FingerprintError(f"{path}: unreadable npz ({err})") from err
+        arrays = load_arrays(path)
         missing = sorted({"steps", "mu", "logvar", "probe_digest"} - set(arrays))
         if missing:
             raise FingerprintError(f"{path}: missing arrays {missing}")

@@ -85,42 +85,18 @@ class RunDirectory:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        # -- layout: every file of a run directory, by its name in run/layout.py
+        self.fingerprint_file = self.path / FINGERPRINT_FILE
+        self.run_file = self.path / RUN_FILE
+        self.checkpoint = self.path / CHECKPOINT_FILE
+        self.error_file = self.path / ERROR_FILE
+        self.config_file = self.path / HYDRA_CONFIG
+        self.config_tree_file = self.path / CONFIG_TREE_FILE
+        self.csv_dir = self.path / CSV_DIR
+        self.wandb_dir = self.path / WANDB_DIR
 
     def __repr__(self) -> str:
         return f"RunDirectory({str(self.path)!r})"
-
-    # -- layout -------------------------------------------------------------------------
-    @property
-    def fingerprint_file(self) -> Path:
-        return self.path / FINGERPRINT_FILE
-
-    @property
-    def run_file(self) -> Path:
-        return self.path / RUN_FILE
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.path / CHECKPOINT_FILE
-
-    @property
-    def error_file(self) -> Path:
-        return self.path / ERROR_FILE
-
-    @property
-    def config_file(self) -> Path:
-        return self.path / HYDRA_CONFIG
-
-    @property
-    def config_tree_file(self) -> Path:
-        return self.path / CONFIG_TREE_FILE
-
-    @property
-    def csv_dir(self) -> Path:
-        return self.path / CSV_DIR
-
-    @property
-    def wandb_dir(self) -> Path:
-        return self.path / WANDB_DIR
 
     @staticmethod
     def holds_run(path: Path, names: set[str] | None = None) -> bool:
