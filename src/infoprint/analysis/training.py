@@ -38,26 +38,33 @@ from infoprint.run.layout import SNAPSHOTS_FILE
 
 
 @dataclass
+class StepQuantities:
+    """What the course of training measures at every step (arrays indexed [step, ...])."""
+
+    information: list[np.ndarray]
+    nmi: np.ndarray
+    nmi_se: np.ndarray
+    vi: np.ndarray
+    vi_se: np.ndarray
+    kept: np.ndarray
+    n_hotspots: np.ndarray
+    in_hotspots: np.ndarray
+
+
+@dataclass
 class TrainingCourse:
-    """Everything the training step reports, as arrays indexed by run and step."""
+    """Everything the training step reports, by run and step."""
 
     steps: np.ndarray  # [S]
     run_ids: list[str]
-    information: list[np.ndarray]  # per run [S, d_r] bits
-    nmi: np.ndarray  # [S, R, R] whole-space NMI
-    nmi_se: np.ndarray
-    vi: np.ndarray  # [S, R, R] bits
-    vi_se: np.ndarray
-    kept: np.ndarray  # [S] channels with information >= threshold
-    n_hotspots: np.ndarray  # [S]
-    in_hotspots: np.ndarray  # [S] fraction of kept channels in NMI hotspots
+    at: StepQuantities
     formation: list[tuple[int, int | None, float]]  # (hotspot, first agreeing step, final NMI)
     agreement: float
     notes: list[str] = field(default_factory=list)
 
     def pair_quantiles(self, which: str) -> np.ndarray:
         """[S, 3]: 25 %, 50 % and 75 % of the run-pair values of ``nmi`` or ``vi``."""
-        values = getattr(self, which)
+        values = getattr(self.at, which)
         upper = np.triu_indices(len(self.run_ids), 1)
         return np.quantile(values[:, upper[0], upper[1]], [0.25, 0.5, 0.75], axis=1).T
 
@@ -113,22 +120,10 @@ def _hotspot_agreement(hotspot: Hotspot, at: dict[str, SnapshotSeries], step: in
     return float((nmi.sum() - np.trace(nmi)) / (n * (n - 1))) if n > 1 else 1.0
 
 
-@dataclass
-class _StepQuantities:
-    information: list[np.ndarray]
-    nmi: np.ndarray
-    nmi_se: np.ndarray
-    vi: np.ndarray
-    vi_se: np.ndarray
-    kept: np.ndarray
-    n_hotspots: np.ndarray
-    in_hotspots: np.ndarray
-
-
 def _per_step(runs, series, steps, threshold, min_samples, xi, n_samples, seed, device):
     """Information, whole-space NMI / VI and channel structure at every step."""
     R, S = len(runs), len(steps)
-    q = _StepQuantities(
+    q = StepQuantities(
         information=[np.zeros((S, fp.n_channels)) for fp in runs],
         nmi=np.zeros((S, R, R)),
         nmi_se=np.zeros((S, R, R)),
@@ -191,14 +186,7 @@ def training_course(
     return TrainingCourse(
         steps=steps,
         run_ids=list(by_id),
-        information=q.information,
-        nmi=q.nmi,
-        nmi_se=q.nmi_se,
-        vi=q.vi,
-        vi_se=q.vi_se,
-        kept=q.kept,
-        n_hotspots=q.n_hotspots,
-        in_hotspots=q.in_hotspots,
+        at=q,
         formation=_formation(final_hotspots, by_id, series, steps, agreement),
         agreement=agreement,
         notes=notes,

@@ -40,30 +40,29 @@ def _entropy_columns(p: np.ndarray, base: int) -> np.ndarray:
     return -terms.sum(axis=0) / np.log(base)
 
 
+def _weighted_specificity(importance: np.ndarray, axis: int) -> float:
+    """Importance-weighted mean of ``1 - H(p)`` over the lines of ``importance`` along
+    ``axis`` (0: latents, each over the K factors; 1: factors, each over the d latents),
+    entropy in base (number of entries of a line); 1 when a line has a single entry."""
+    importance = np.asarray(importance, dtype=np.float64)
+    lines = importance if axis == 0 else importance.T  # [n lines, entries]
+    entries = lines.shape[1]
+    if entries < 2:
+        per_line = np.ones(lines.shape[0])
+    else:
+        per_line = 1.0 - _entropy_columns(lines.T + 1e-11, entries)
+    weights = lines if importance.sum() > 0 else np.ones_like(lines)
+    return float(np.sum(per_line * weights.sum(axis=1) / weights.sum()))
+
+
 def disentanglement(importance: np.ndarray) -> float:
     """Importance-weighted mean over latents of ``1 - H_K(row)`` (step 2)."""
-    importance = np.asarray(importance, dtype=np.float64)
-    k = importance.shape[1]
-    if k < 2:
-        per_code = np.ones(importance.shape[0])
-    else:
-        per_code = 1.0 - _entropy_columns(importance.T + 1e-11, k)
-    weights = importance if importance.sum() > 0 else np.ones_like(importance)
-    rho = weights.sum(axis=1) / weights.sum()
-    return float(np.sum(per_code * rho))
+    return _weighted_specificity(importance, axis=0)
 
 
 def completeness(importance: np.ndarray) -> float:
     """Importance-weighted mean over factors of ``1 - H_d(column)`` (step 3)."""
-    importance = np.asarray(importance, dtype=np.float64)
-    d = importance.shape[0]
-    if d < 2:
-        per_factor = np.ones(importance.shape[1])
-    else:
-        per_factor = 1.0 - _entropy_columns(importance + 1e-11, d)
-    weights = importance if importance.sum() > 0 else np.ones_like(importance)
-    rho = weights.sum(axis=0) / weights.sum()
-    return float(np.sum(per_factor * rho))
+    return _weighted_specificity(importance, axis=1)
 
 
 def dci_importance(
