@@ -214,3 +214,68 @@ def latte_case(name: str) -> tuple[np.ndarray, np.ndarray, int]:
         z[:, 2] += 0.3 * f[:, 1]
         return np.round(z, 2), f, 3  # rounded: tied distances, so the kNN jitter matters
     raise KeyError(name)
+
+
+# ------------------------------------------------------ disentanglement_lib's conventions
+
+
+def dlib_codes_case() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed ``(codes, factors, codes_test, factors_test)`` for the disentanglement_lib
+    comparison of MIG, SAP, modularity, explicitness and DCI: 4 latents, 3 factors, 600
+    training and 300 test points (every class present in both)."""
+    rng = np.random.default_rng(20240504)
+    sizes = (3, 4, 5)
+    mix = rng.normal(size=(3, 4))
+
+    def draw(n):
+        f = np.stack([rng.integers(0, s, size=n) for s in sizes], axis=1)
+        return f @ mix + 1.5 * rng.normal(size=(n, 4)), f
+
+    c, f = draw(600)
+    ct, ft = draw(300)
+    return c, f, ct, ft
+
+
+def dlib_sample_factors(sizes, n: int, rs: np.random.RandomState) -> np.ndarray:
+    """disentanglement_lib's ``SplitDiscreteStateSpace.sample_latent_factors`` order."""
+    return np.stack([rs.randint(s, size=n) for s in sizes], axis=1)
+
+
+def dlib_beta_vae_batches(sizes, num_points: int, batch_size: int, rs):
+    """The pairs disentanglement_lib's ``_generate_training_batch`` (BetaVAE) draws from
+    ``rs`` for a dataset whose rendering consumes no randomness: ``(fixed, f1, f2)``."""
+    fixed, f1s, f2s = [], [], []
+    for _ in range(num_points):
+        index = rs.randint(len(sizes))
+        f1 = dlib_sample_factors(sizes, batch_size, rs)
+        f2 = dlib_sample_factors(sizes, batch_size, rs)
+        f2[:, index] = f1[:, index]
+        fixed.append(index)
+        f1s.append(f1)
+        f2s.append(f2)
+    return np.array(fixed), np.stack(f1s), np.stack(f2s)
+
+
+def dlib_factor_vae_batches(sizes, num_points: int, batch_size: int, rs):
+    """The batches of disentanglement_lib's FactorVAE ``_generate_training_batch``:
+    ``(fixed, factors [P, B, K])`` with factor ``fixed[p]`` set to its value in row 0."""
+    fixed, batches = [], []
+    for _ in range(num_points):
+        index = rs.randint(len(sizes))
+        f = dlib_sample_factors(sizes, batch_size, rs)
+        f[:, index] = f[0, index]
+        fixed.append(index)
+        batches.append(f)
+    return np.array(fixed), np.stack(batches)
+
+
+# Settings of the interventional comparison (small, so that the tests run in seconds).
+DLIB_TOY_SIZES = (3, 4, 5)
+DLIB_BETA_VAE = {"batch_size": 16, "num_train": 300, "num_eval": 150, "seed": 5}
+DLIB_FACTOR_VAE = {
+    "batch_size": 16,
+    "num_train": 300,
+    "num_eval": 150,
+    "num_variance_estimate": 500,
+    "seed": 6,
+}
