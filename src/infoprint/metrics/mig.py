@@ -21,11 +21,44 @@ in one of two ways (``estimator=``):
 Factor entropies ``H(a_i)`` and conditional entropies ``H(a_i | a_l) = H(a_i) - I(a_i; a_l)``
 are by default (``entropy_estimator="plugin"``) the exact plug-in values on the sample
 (factors are discrete). latte-metrics instead estimates them with the kNN estimator,
-treating the factor as a continuous feature (``H(a) = I(a; a)``); that is
-``entropy_estimator="knn"``, and with ``estimator="knn"`` as well the scores reproduce
-latte-metrics' functions called with ``discrete=True`` and the same ``random_state``
-(checked against latte-metrics 0.0.1a6). The two entropy estimates differ by about 0.1%
-for H and a few % for conditional entropies on samples of ~1000 points.
+treating the factor as a continuous feature (``H(a) = I(a; a)``, ``I(a_i; a_l)`` from
+``mutual_info_classif(a_i[:, None], a_l)``); that is ``entropy_estimator="knn"``. The two
+entropy estimates differ by about 0.1% for H and a few % for conditional entropies on
+samples of ~1000 points.
+
+Matching latte-metrics exactly (``convention="latte"``)
+--------------------------------------------------------
+``mig``/``dmig``/``dlig``/``xmig`` with ``**LATTE_OPTIONS`` (``estimator="knn"``,
+``entropy_estimator="knn"``, ``convention="latte"``), ``reg_dim`` as given to latte and
+``random_state`` equal to latte's ``latte.seed(...)`` reproduce latte-metrics 0.0.1a6's
+functions called with ``discrete=True`` to the last bit (pinned in
+``tests/unit/metrics/test_metrics_conformance.py``). Two conventions need the
+``convention`` switch; with the default ``"infoprint"`` they differ:
+
+- **Ties for the runner-up.** The gap itself does not depend on ties, but DMIG divides by
+  ``H(a_i | a_l)`` for the factor ``a_l`` regularised by the runner-up latent, and DLIG by
+  ``H(a_i | a_l)`` for the runner-up factor. Ties are common: scikit-learn clips negative
+  kNN MI estimates to 0, so uninformative latents often share the value 0. ``"infoprint"``
+  takes the lowest index among tied runner-ups; ``"latte"`` reads the runner-up off
+  ``np.argsort`` exactly as latte's ``_top2gap`` does. NumPy's default sort is not stable
+  and its order of ties depends on the build and the CPU (SIMD sorting; on AVX-512 even
+  4 entries are not kept in index order), so this mode agrees with latte-metrics run on
+  the same machine, not with any fixed index rule. The two conventions gave DMIG values
+  up to 6.0e-3 apart on random 500-point cases.
+- **DLIG's MI estimates.** latte re-estimates ``I(z_d; a_m)`` for DLIG one latent at a
+  time (``mutual_info_classif(z[:, [d]], a_m)``); ``"infoprint"`` reuses the ``[d, K]``
+  matrix estimated with all latents at once. scikit-learn adds ``1e-10``-scale noise to
+  break ties, drawn per call for all columns together, so the two differ wherever codes
+  have tied distances (e.g. quantised codes): up to 2.7e-2 in DLIG on codes rounded to
+  two decimals, 0 on continuous codes. With ``convention="latte"`` and the kNN
+  estimator DLIG makes latte's per-pair calls (:func:`latent_rows_mutual_info`).
+
+Other conventions, the same in both modes: scores are per factor (DLIG: per regularising
+latent) and the headline is their mean; latte-metrics returns the per-factor array and
+divides by whatever the denominator is, while infoprint leaves undefined entries (zero or
+negative denominator, or a constant factor) out of the mean (NaN if none is left);
+``random_state`` defaults to 0 (latte's default is ``None``, i.e. unseeded, until
+``latte.seed()`` sets 42).
 
 The scores (latte-metrics definitions, Watcharasupat & Lerch 2021)
 -----------------------------------------------------------------
@@ -47,11 +80,13 @@ latent dimension said to *regularise* (encode) factor ``i``.
   ``(I[j, i] - max_{n not in reg_dim} I[n, i]) / H(a_i)``: the subtrahend is restricted to
   latents that regularise no factor. Needs at least one such latent.
 
-Ties between latents (or factors) go to the lower index. Note that DMIG and XMIG are
-per *factor* (the minuend is the factor's regularising latent) and only DLIG is per
-latent; the normaliser of DLIG is the conditional entropy ``H(a_i | a_l)``, not the
-latent's entropy. These follow latte-metrics' code (``_top2gap``, ``_xgap``) and were
-checked to agree exactly with it.
+Ties for the runner-up go to the lower index (``convention="infoprint"``) or follow
+``np.argsort`` (``"latte"``; see above); ``reg_dim="auto"`` takes the lowest index among
+tied maxima. Note that DMIG and XMIG are per *factor* (the minuend is the factor's
+regularising latent) and only DLIG is per latent; the normaliser of DLIG is the
+conditional entropy ``H(a_i | a_l)``, not the latent's entropy. These follow
+latte-metrics' code (``_top2gap``, ``_xgap``). With the histogram estimator plain MIG is
+disentanglement_lib's ``discrete_mig`` exactly (also pinned in the conformance tests).
 
 Each metric is the mean of its per-factor values. As in latte-metrics, ``reg_dim=None``
 means plain MIG for :func:`mig` and ``reg_dim = [0, 1, ..., K-1]`` for DMIG, DLIG and XMIG
@@ -551,8 +586,10 @@ def _prepare(
 _OPTIONS_DOC = """
     Options (all metrics of the family): ``estimator`` ("histogram" with ``num_bins``, or
     "knn" with ``n_neighbors`` and ``random_state``) for ``I(z_n; a_i)``;
-    ``entropy_estimator`` ("plugin", or "knn" to reproduce latte-metrics exactly) for the
-    factor (conditional) entropies; ``reg_dim`` as in the module docstring."""
+    ``entropy_estimator`` ("plugin", or "knn" as latte-metrics) for the factor
+    (conditional) entropies; ``convention`` ("infoprint", or "latte": runner-up ties by
+    ``np.argsort`` and DLIG's MI per latent, as latte-metrics); ``reg_dim`` as in the
+    module docstring. ``**LATTE_OPTIONS`` reproduces latte-metrics 0.0.1a6 exactly."""
 
 
 def mig(
