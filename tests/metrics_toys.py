@@ -97,3 +97,24 @@ def uniform_codes_factors(
     f = np.stack([rng.integers(0, s, size=n) for s in factor_sizes], axis=1)
     z = f / (np.asarray(factor_sizes) - 1) + noise * rng.standard_normal(f.shape)
     return z, f
+
+
+def deterministic_repr(d: int = 4, wobble: float = 0.3, seed: int = 0):
+    """Codes that are a fixed function of the image: ``x W + wobble * sin(50 x V)``.
+
+    No random state is consumed, so the same images give the same codes however they are
+    batched -- what a comparison with another library on the same factor batches needs.
+    """
+    rng = np.random.default_rng(seed)
+    w = None
+    v = None
+
+    def represent(images: np.ndarray) -> np.ndarray:
+        nonlocal w, v
+        x = np.asarray(images, dtype=np.float64).reshape(images.shape[0], -1)
+        if w is None:
+            w = rng.normal(size=(x.shape[1], d))
+            v = rng.normal(size=(x.shape[1], d))
+        return x @ w + wobble * np.sin(50.0 * (x @ v))
+
+    return represent

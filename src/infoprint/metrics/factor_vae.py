@@ -21,6 +21,12 @@ Procedure (``factor_vae_score``):
    ``sum_n V[argmax_k V[k, n], n] / sum V``; ``num_eval`` (5,000) fresh votes give the
    evaluation accuracy with the same classifier. The score is the evaluation accuracy.
 
+Ties: ``argmin`` and ``argmax`` take the first (lowest) index, as in disentanglement_lib.
+On the same batches and with every dimension active, votes and accuracies equal
+disentanglement_lib 1.5's (with ``prune_dims.threshold = 0.05``, its study configuration);
+the draws themselves differ (a ``numpy.random.Generator`` with all factor draws up front
+instead of its ``RandomState`` per batch).
+
 Only factors with more than one value are fixed (fixing a constant factor carries no
 signal); disentanglement_lib's datasets contain no such factors, so this matches it there.
 
@@ -40,7 +46,12 @@ from infoprint.metrics.sampling import (
     sample_codes_and_factors,
 )
 
-__all__ = ["factor_vae_score", "factor_vae_votes", "majority_vote_accuracy"]
+__all__ = [
+    "factor_vae_score",
+    "factor_vae_votes",
+    "factor_vae_votes_from_batches",
+    "majority_vote_accuracy",
+]
 
 
 def _fixed_factor_batches(
@@ -73,13 +84,39 @@ def factor_vae_votes(
     represent_batch_size: int = 1024,
 ) -> np.ndarray:
     """Vote matrix ``V [K, d]`` (int64) from ``num_votes`` fixed-factor batches (step 3)."""
+    # All random draws of factors happen up front, so the chunking (how many images go
+    # through ``represent`` per call) does not change which votes are cast.
+    fixed, factors = _fixed_factor_batches(dataset, num_votes, batch_size, rng)
+    return factor_vae_votes_from_batches(
+        dataset,
+        represent,
+        fixed,
+        factors,
+        global_variances,
+        active,
+        rng,
+        represent_batch_size=represent_batch_size,
+    )
+
+
+def factor_vae_votes_from_batches(
+    dataset: FactorSampler,
+    represent: RepresentationFunction,
+    fixed: np.ndarray,
+    factors: np.ndarray,
+    global_variances: np.ndarray,
+    active: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    represent_batch_size: int = 1024,
+) -> np.ndarray:
+    """Votes ``V [K, d]`` for given batches ``factors [P, B, K]`` with factor ``fixed [P]``
+    held fixed in batch ``p`` (step 3; ``rng`` only renders the observations)."""
     k = len(dataset.factor_sizes)
     d = global_variances.shape[0]
+    num_votes, batch_size = factors.shape[:2]
     active_idx = np.flatnonzero(active)
     votes = np.zeros((k, d), dtype=np.int64)
-    # All random draws of factors happen up front, so the chunking below (how many images
-    # go through ``represent`` per call) does not change which votes are cast.
-    fixed, factors = _fixed_factor_batches(dataset, num_votes, batch_size, rng)
     per_chunk = max(1, represent_batch_size // batch_size)
     for start in range(0, num_votes, per_chunk):
         f = factors[start : start + per_chunk]

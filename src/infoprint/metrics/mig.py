@@ -21,11 +21,44 @@ in one of two ways (``estimator=``):
 Factor entropies ``H(a_i)`` and conditional entropies ``H(a_i | a_l) = H(a_i) - I(a_i; a_l)``
 are by default (``entropy_estimator="plugin"``) the exact plug-in values on the sample
 (factors are discrete). latte-metrics instead estimates them with the kNN estimator,
-treating the factor as a continuous feature (``H(a) = I(a; a)``); that is
-``entropy_estimator="knn"``, and with ``estimator="knn"`` as well the scores reproduce
-latte-metrics' functions called with ``discrete=True`` and the same ``random_state``
-(checked against latte-metrics 0.0.1a6). The two entropy estimates differ by about 0.1%
-for H and a few % for conditional entropies on samples of ~1000 points.
+treating the factor as a continuous feature (``H(a) = I(a; a)``, ``I(a_i; a_l)`` from
+``mutual_info_classif(a_i[:, None], a_l)``); that is ``entropy_estimator="knn"``. The two
+entropy estimates differ by about 0.1% for H and a few % for conditional entropies on
+samples of ~1000 points.
+
+Matching latte-metrics exactly (``convention="latte"``)
+--------------------------------------------------------
+``mig``/``dmig``/``dlig``/``xmig`` with ``**LATTE_OPTIONS`` (``estimator="knn"``,
+``entropy_estimator="knn"``, ``convention="latte"``), ``reg_dim`` as given to latte and
+``random_state`` equal to latte's ``latte.seed(...)`` reproduce latte-metrics 0.0.1a6's
+functions called with ``discrete=True`` to the last bit (pinned in
+``tests/unit/metrics/test_metrics_conformance.py``). Two conventions need the
+``convention`` switch; with the default ``"infoprint"`` they differ:
+
+- **Ties for the runner-up.** The gap itself does not depend on ties, but DMIG divides by
+  ``H(a_i | a_l)`` for the factor ``a_l`` regularised by the runner-up latent, and DLIG by
+  ``H(a_i | a_l)`` for the runner-up factor. Ties are common: scikit-learn clips negative
+  kNN MI estimates to 0, so uninformative latents often share the value 0. ``"infoprint"``
+  takes the lowest index among tied runner-ups; ``"latte"`` reads the runner-up off
+  ``np.argsort`` exactly as latte's ``_top2gap`` does. NumPy's default sort is not stable
+  and its order of ties depends on the build and the CPU (SIMD sorting; on AVX-512 even
+  4 entries are not kept in index order), so this mode agrees with latte-metrics run on
+  the same machine, not with any fixed index rule. The two conventions gave DMIG values
+  up to 6.0e-3 apart on random 500-point cases.
+- **DLIG's MI estimates.** latte re-estimates ``I(z_d; a_m)`` for DLIG one latent at a
+  time (``mutual_info_classif(z[:, [d]], a_m)``); ``"infoprint"`` reuses the ``[d, K]``
+  matrix estimated with all latents at once. scikit-learn adds ``1e-10``-scale noise to
+  break ties, drawn per call for all columns together, so the two differ wherever codes
+  have tied distances (e.g. quantised codes): up to 2.7e-2 in DLIG on codes rounded to
+  two decimals, 0 on continuous codes. With ``convention="latte"`` and the kNN
+  estimator DLIG makes latte's per-pair calls (:func:`latent_rows_mutual_info`).
+
+Other conventions, the same in both modes: scores are per factor (DLIG: per regularising
+latent) and the headline is their mean; latte-metrics returns the per-factor array and
+divides by whatever the denominator is, while infoprint leaves undefined entries (zero or
+negative denominator, or a constant factor) out of the mean (NaN if none is left);
+``random_state`` defaults to 0 (latte's default is ``None``, i.e. unseeded, until
+``latte.seed()`` sets 42).
 
 The scores (latte-metrics definitions, Watcharasupat & Lerch 2021)
 -----------------------------------------------------------------
@@ -47,11 +80,13 @@ latent dimension said to *regularise* (encode) factor ``i``.
   ``(I[j, i] - max_{n not in reg_dim} I[n, i]) / H(a_i)``: the subtrahend is restricted to
   latents that regularise no factor. Needs at least one such latent.
 
-Ties between latents (or factors) go to the lower index. Note that DMIG and XMIG are
-per *factor* (the minuend is the factor's regularising latent) and only DLIG is per
-latent; the normaliser of DLIG is the conditional entropy ``H(a_i | a_l)``, not the
-latent's entropy. These follow latte-metrics' code (``_top2gap``, ``_xgap``) and were
-checked to agree exactly with it.
+Ties for the runner-up go to the lower index (``convention="infoprint"``) or follow
+``np.argsort`` (``"latte"``; see above); ``reg_dim="auto"`` takes the lowest index among
+tied maxima. Note that DMIG and XMIG are per *factor* (the minuend is the factor's
+regularising latent) and only DLIG is per latent; the normaliser of DLIG is the
+conditional entropy ``H(a_i | a_l)``, not the latent's entropy. These follow
+latte-metrics' code (``_top2gap``, ``_xgap``). With the histogram estimator plain MIG is
+disentanglement_lib's ``discrete_mig`` exactly (also pinned in the conformance tests).
 
 Each metric is the mean of its per-factor values. As in latte-metrics, ``reg_dim=None``
 means plain MIG for :func:`mig` and ``reg_dim = [0, 1, ..., K-1]`` for DMIG, DLIG and XMIG
@@ -91,11 +126,20 @@ from infoprint.metrics.sampling import check_codes_factors, factor_labels, relab
 
 Estimator = Literal["histogram", "knn"]
 EntropyEstimator = Literal["plugin", "knn"]
+Convention = Literal["infoprint", "latte"]
 RegDim = Sequence[int] | Literal["auto"] | None
 
 _EPS = 1e-12
 
+LATTE_OPTIONS: dict[str, str] = {
+    "estimator": "knn",
+    "entropy_estimator": "knn",
+    "convention": "latte",
+}
+"""Options with which the MIG family reproduces latte-metrics 0.0.1a6 (``discrete=True``)."""
+
 __all__ = [
+    "LATTE_OPTIONS",
     "conditional_entropies",
     "discrete_entropy",
     "discrete_mutual_info",
@@ -106,6 +150,7 @@ __all__ = [
     "factor_conditional_entropies",
     "factor_entropies",
     "histogram_discretize",
+    "latent_rows_mutual_info",
     "mig",
     "mig_family",
     "mig_scores",
@@ -230,17 +275,63 @@ def mutual_info_matrix(
     raise ValueError(f"estimator must be 'histogram' or 'knn'; got {estimator!r}")
 
 
+def latent_rows_mutual_info(
+    codes: np.ndarray,
+    factors: np.ndarray,
+    latents: Sequence[int],
+    *,
+    n_neighbors: int = 3,
+    random_state: int | None = 0,
+) -> np.ndarray:
+    """kNN MI of single latents with every factor, each pair estimated on its own: ``[d, K]``.
+
+    Row ``n`` (for ``n`` in ``latents``; other rows are NaN) holds
+    ``mutual_info_classif(codes[:, [n]], factors[:, m], discrete_features=False)`` for each
+    factor ``m`` -- latte-metrics' ``_attr_latent_mutual_info``, which DLIG uses. It differs
+    from the same entries of :func:`mutual_info_matrix` (``estimator="knn"``) only through
+    the ``1e-10``-scale noise scikit-learn adds to break ties, whose draw depends on how
+    many columns are estimated together (up to ~3e-6 nats on 500 points).
+    """
+    codes, factors = check_codes_factors(codes, factors)
+    out = np.full((codes.shape[1], factors.shape[1]), np.nan)
+    for n in sorted({int(n) for n in latents}):
+        for m in range(factors.shape[1]):
+            out[n, m] = _knn_mi(codes[:, n], factors[:, m], n_neighbors, random_state)
+    return out
+
+
 # --------------------------------------------------------------------- scores on matrices
 
 
-def _gap(scores: np.ndarray, forced: int | None) -> tuple[float, int]:
-    """latte's ``_top2gap``: ``scores[j] - max_{n != j} scores[n]`` and that ``argmax``.
+def _gap(
+    scores: np.ndarray, forced: int | None, convention: Convention = "infoprint"
+) -> tuple[float, int]:
+    """latte's ``_top2gap``: ``scores[j] - max_{n != j} scores[n]`` and the runner-up index.
 
-    ``j`` is ``forced`` if given, otherwise ``argmax scores`` (so the gap is top-1 minus
-    top-2). Ties go to the lower index.
+    ``j`` is ``forced`` if given, otherwise the top (so the gap is top-1 minus top-2). The
+    gap does not depend on how ties are broken; the runner-up index does (DMIG and DLIG use
+    it to pick the conditioning factor):
+
+    - ``"infoprint"``: ``j = argmax`` and the runner-up ``argmax_{n != j}``, ties to the
+      lowest index (the first maximum).
+    - ``"latte"``: latte-metrics' rule verbatim, in terms of ``o = np.argsort(scores)``
+      (NumPy's default, unstable sort): if ``forced`` is ``None`` or ``o[-1] == forced``
+      the runner-up is ``o[-2]``, otherwise it is ``o[-1]``. Among tied scores this is
+      whatever order ``np.argsort`` leaves them in -- not index order, and dependent on
+      the NumPy build and CPU (SIMD sorting), so only a run on the same machine agrees
+      with latte-metrics bit for bit.
     """
+    scores = np.asarray(scores, dtype=np.float64)
+    if convention == "latte":
+        order = np.argsort(scores)
+        top = int(order[-1])
+        if forced is None or top == int(forced):
+            return float(scores[top] - scores[order[-2]]), int(order[-2])
+        return float(scores[int(forced)] - scores[top]), top
+    if convention != "infoprint":
+        raise ValueError(f"convention must be 'infoprint' or 'latte'; got {convention!r}")
     j = int(np.argmax(scores)) if forced is None else int(forced)
-    rest = scores.astype(np.float64).copy()
+    rest = scores.copy()
     rest[j] = -np.inf
     k = int(np.argmax(rest))
     return float(scores[j] - scores[k]), k
@@ -295,28 +386,41 @@ def dmig_scores(
     entropies: np.ndarray,
     cond_entropies: np.ndarray,
     reg_dim: Sequence[int],
+    convention: Convention = "infoprint",
 ) -> np.ndarray:
-    """Per-factor DMIG ``[K]``; ``cond_entropies[i, l] = H(a_i | a_l)``."""
+    """Per-factor DMIG ``[K]``; ``cond_entropies[i, l] = H(a_i | a_l)``.
+
+    ``convention`` breaks ties for the runner-up latent (see :func:`_gap`).
+    """
     d, k = mi.shape
     if d < 2:
         raise ValueError("DMIG needs at least two latent dimensions")
     reg = list(reg_dim)
     out = np.empty(k)
     for i in range(k):
-        gap, zk = _gap(mi[:, i], reg[i])
+        gap, zk = _gap(mi[:, i], reg[i], convention)
         den = cond_entropies[i, reg.index(zk)] if zk in reg else entropies[i]
         out[i] = _ratio(gap, den) if entropies[i] > _EPS else float("nan")
     return out
 
 
-def dlig_scores(mi: np.ndarray, cond_entropies: np.ndarray, reg_dim: Sequence[int]) -> np.ndarray:
-    """Per-regularising-latent DLIG ``[K]`` (entry ``i`` is for latent ``reg_dim[i]``)."""
+def dlig_scores(
+    mi: np.ndarray,
+    cond_entropies: np.ndarray,
+    reg_dim: Sequence[int],
+    convention: Convention = "infoprint",
+) -> np.ndarray:
+    """Per-regularising-latent DLIG ``[K]`` (entry ``i`` is for latent ``reg_dim[i]``).
+
+    Only the rows ``mi[reg_dim[i], :]`` are read. ``convention`` breaks ties for the
+    runner-up factor (see :func:`_gap`).
+    """
     _, k = mi.shape
     if k < 2:
         raise ValueError("DLIG needs at least two factors")
     out = np.empty(k)
     for i, zd in enumerate(reg_dim):
-        gap, l_ = _gap(mi[zd, :], i)
+        gap, l_ = _gap(mi[zd, :], i, convention)
         out[i] = _ratio(gap, cond_entropies[i, l_])
     return out
 
@@ -414,12 +518,15 @@ def _knn_mi(feature: np.ndarray, target: np.ndarray, n_neighbors: int, rs: int |
 
 @dataclass
 class _Prepared:
+    codes: np.ndarray
     mi: np.ndarray
     entropies: np.ndarray
     factors: np.ndarray
+    estimator: Estimator
     entropy_estimator: EntropyEstimator
     n_neighbors: int
     random_state: int | None
+    convention: Convention
 
     def conditional(self) -> np.ndarray:
         return factor_conditional_entropies(
@@ -430,6 +537,19 @@ class _Prepared:
             random_state=self.random_state,
         )
 
+    def dlig_mi(self, reg: Sequence[int]) -> np.ndarray:
+        """The MI rows DLIG reads: re-estimated one pair at a time in latte's convention
+        with the kNN estimator (as latte-metrics does), else the shared matrix."""
+        if self.convention == "latte" and self.estimator == "knn":
+            return latent_rows_mutual_info(
+                self.codes,
+                self.factors,
+                reg,
+                n_neighbors=self.n_neighbors,
+                random_state=self.random_state,
+            )
+        return self.mi
+
 
 def _prepare(
     codes: np.ndarray,
@@ -439,7 +559,10 @@ def _prepare(
     n_neighbors: int,
     random_state: int | None,
     entropy_estimator: EntropyEstimator,
+    convention: Convention = "infoprint",
 ) -> _Prepared:
+    if convention not in ("infoprint", "latte"):
+        raise ValueError(f"convention must be 'infoprint' or 'latte'; got {convention!r}")
     codes, factors = check_codes_factors(codes, factors)
     mi = mutual_info_matrix(
         codes,
@@ -455,14 +578,18 @@ def _prepare(
         n_neighbors=n_neighbors,
         random_state=random_state,
     )
-    return _Prepared(mi, h, factors, entropy_estimator, n_neighbors, random_state)
+    return _Prepared(
+        codes, mi, h, factors, estimator, entropy_estimator, n_neighbors, random_state, convention
+    )
 
 
 _OPTIONS_DOC = """
     Options (all metrics of the family): ``estimator`` ("histogram" with ``num_bins``, or
     "knn" with ``n_neighbors`` and ``random_state``) for ``I(z_n; a_i)``;
-    ``entropy_estimator`` ("plugin", or "knn" to reproduce latte-metrics exactly) for the
-    factor (conditional) entropies; ``reg_dim`` as in the module docstring."""
+    ``entropy_estimator`` ("plugin", or "knn" as latte-metrics) for the factor
+    (conditional) entropies; ``convention`` ("infoprint", or "latte": runner-up ties by
+    ``np.argsort`` and DLIG's MI per latent, as latte-metrics); ``reg_dim`` as in the
+    module docstring. ``**LATTE_OPTIONS`` reproduces latte-metrics 0.0.1a6 exactly."""
 
 
 def mig(
@@ -475,6 +602,7 @@ def mig(
     n_neighbors: int = 3,
     random_state: int | None = 0,
     entropy_estimator: EntropyEstimator = "plugin",
+    convention: Convention = "infoprint",
 ) -> float:
     """Mutual Information Gap (Chen et al. 2018): mean over factors of the normalised gap.
 
@@ -483,7 +611,16 @@ def mig(
     the default 20-bin histogram estimator this is disentanglement_lib's ``compute_mig``.
     ``reg_dim=None`` is the plain MIG.
     """
-    p = _prepare(codes, factors, estimator, num_bins, n_neighbors, random_state, entropy_estimator)
+    p = _prepare(
+        codes,
+        factors,
+        estimator,
+        num_bins,
+        n_neighbors,
+        random_state,
+        entropy_estimator,
+        convention,
+    )
     return _mean(mig_scores(p.mi, p.entropies, resolve_reg_dim(p.mi, reg_dim, fill=False)))
 
 
@@ -497,6 +634,7 @@ def dmig(
     n_neighbors: int = 3,
     random_state: int | None = 0,
     entropy_estimator: EntropyEstimator = "plugin",
+    convention: Convention = "infoprint",
 ) -> float:
     """Dependency-aware MIG (latte-metrics' ``dmig``), mean over factors.
 
@@ -504,10 +642,19 @@ def dmig(
     ``k = argmax_{n != j} I(a_i; z_n)``, ``a_l`` the factor regularised by ``z_k`` (or
     ``H(a_i)`` if none). ``reg_dim=None`` -> ``range(K)``; ``"auto"`` -> argmax-MI latents.
     """
-    p = _prepare(codes, factors, estimator, num_bins, n_neighbors, random_state, entropy_estimator)
+    p = _prepare(
+        codes,
+        factors,
+        estimator,
+        num_bins,
+        n_neighbors,
+        random_state,
+        entropy_estimator,
+        convention,
+    )
     reg = resolve_reg_dim(p.mi, reg_dim, fill=True)
     assert reg is not None
-    return _mean(dmig_scores(p.mi, p.entropies, p.conditional(), reg))
+    return _mean(dmig_scores(p.mi, p.entropies, p.conditional(), reg, convention))
 
 
 def dlig(
@@ -520,6 +667,7 @@ def dlig(
     n_neighbors: int = 3,
     random_state: int | None = 0,
     entropy_estimator: EntropyEstimator = "plugin",
+    convention: Convention = "infoprint",
 ) -> float:
     """Dependency-aware latent information gap (latte-metrics' ``dlig``), mean over latents.
 
@@ -527,10 +675,19 @@ def dlig(
     ``(I(a_i; z_d) - I(a_l; z_d)) / H(a_i | a_l)``, ``l = argmax_{m != i} I(a_m; z_d)``.
     ``reg_dim=None`` -> ``range(K)``; ``"auto"`` -> argmax-MI latents. Needs K >= 2.
     """
-    p = _prepare(codes, factors, estimator, num_bins, n_neighbors, random_state, entropy_estimator)
+    p = _prepare(
+        codes,
+        factors,
+        estimator,
+        num_bins,
+        n_neighbors,
+        random_state,
+        entropy_estimator,
+        convention,
+    )
     reg = resolve_reg_dim(p.mi, reg_dim, fill=True)
     assert reg is not None
-    return _mean(dlig_scores(p.mi, p.conditional(), reg))
+    return _mean(dlig_scores(p.dlig_mi(reg), p.conditional(), reg, convention))
 
 
 def xmig(
@@ -543,6 +700,7 @@ def xmig(
     n_neighbors: int = 3,
     random_state: int | None = 0,
     entropy_estimator: EntropyEstimator = "plugin",
+    convention: Convention = "infoprint",
 ) -> float:
     """Dependency-blind MIG (latte-metrics' ``xmig``), mean over factors.
 
@@ -550,7 +708,16 @@ def xmig(
     ``j = reg_dim[i]``. ``reg_dim=None`` -> ``range(K)``; ``"auto"`` -> argmax-MI latents.
     Needs a latent outside ``reg_dim``.
     """
-    p = _prepare(codes, factors, estimator, num_bins, n_neighbors, random_state, entropy_estimator)
+    p = _prepare(
+        codes,
+        factors,
+        estimator,
+        num_bins,
+        n_neighbors,
+        random_state,
+        entropy_estimator,
+        convention,
+    )
     reg = resolve_reg_dim(p.mi, reg_dim, fill=True)
     assert reg is not None
     return _mean(xmig_scores(p.mi, p.entropies, reg))
@@ -571,6 +738,7 @@ def mig_family(
     n_neighbors: int = 3,
     random_state: int | None = 0,
     entropy_estimator: EntropyEstimator = "plugin",
+    convention: Convention = "infoprint",
     factor_names: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Several MIG-family scores from one MI matrix, with per-factor values.
@@ -586,7 +754,16 @@ def mig_family(
     unknown = sorted(set(metrics) - {"mig", "dmig", "dlig", "xmig"})
     if unknown:
         raise ValueError(f"unknown MIG-family metrics {unknown}; allowed: mig, dmig, dlig, xmig")
-    p = _prepare(codes, factors, estimator, num_bins, n_neighbors, random_state, entropy_estimator)
+    p = _prepare(
+        codes,
+        factors,
+        estimator,
+        num_bins,
+        n_neighbors,
+        random_state,
+        entropy_estimator,
+        convention,
+    )
     mi, h = p.mi, p.entropies
     d, k = mi.shape
     names = factor_labels(factor_names, k)
@@ -600,9 +777,9 @@ def mig_family(
     need_cond = "dmig" in metrics or ("dlig" in metrics and k >= 2)
     cond = p.conditional() if need_cond else np.zeros((k, k))
     if "dmig" in metrics:
-        per["dmig"] = dmig_scores(mi, h, cond, reg)
+        per["dmig"] = dmig_scores(mi, h, cond, reg, convention)
     if "dlig" in metrics and k >= 2:
-        per["dlig"] = dlig_scores(mi, cond, reg)
+        per["dlig"] = dlig_scores(p.dlig_mi(reg), cond, reg, convention)
     if "xmig" in metrics and len(set(reg)) < d:
         per["xmig"] = xmig_scores(mi, h, reg)
     return _collect(per, names)

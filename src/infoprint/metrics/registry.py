@@ -34,10 +34,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from infoprint.metrics.beta_vae import beta_vae_score
+from infoprint.metrics.beta_vae import Classifier, beta_vae_score
 from infoprint.metrics.dci import dci
 from infoprint.metrics.factor_vae import factor_vae_score
-from infoprint.metrics.mig import EntropyEstimator, Estimator, RegDim, mig_family
+from infoprint.metrics.mig import Convention, EntropyEstimator, Estimator, RegDim, mig_family
 from infoprint.metrics.modularity import explicitness, modularity
 from infoprint.metrics.sampling import (
     FactorSampler,
@@ -132,6 +132,7 @@ def _mig_family_metric(name: str, default_reg_dim: RegDim) -> MetricFunction:
         n_neighbors: int = 3,
         reg_dim: RegDim = default_reg_dim,
         entropy_estimator: EntropyEstimator = "plugin",
+        convention: Convention = "infoprint",
     ) -> dict[str, float]:
         codes, factors = sample_codes_and_factors(
             dataset, represent, num_train, rng, represent_batch_size
@@ -146,6 +147,7 @@ def _mig_family_metric(name: str, default_reg_dim: RegDim) -> MetricFunction:
             n_neighbors=n_neighbors,
             random_state=random_state_from(rng),
             entropy_estimator=entropy_estimator,
+            convention=convention,
             factor_names=tuple(dataset.factor_names),
         )
 
@@ -249,10 +251,11 @@ def explicitness_metric(
     num_train: int = 10_000,
     num_test: int = 5_000,
     represent_batch_size: int = 1024,
+    classifier: Classifier = "lbfgs",
 ) -> dict[str, float]:
     """Explicitness; headline is the test ROC AUC (see :mod:`infoprint.metrics.modularity`)."""
     c, f, ct, ft = _train_test(dataset, represent, rng, num_train, num_test, represent_batch_size)
-    scores = explicitness(c, f, codes_test=ct, factors_test=ft)
+    scores = explicitness(c, f, codes_test=ct, factors_test=ft, classifier=classifier)
     return _prefixed("explicitness", scores["test"], scores)
 
 

@@ -23,6 +23,13 @@ If no test set is given, the last ``test_fraction`` (1/3, i.e. disentanglement_l
 training points gets the accuracy of predicting that constant (identical for every
 latent, so its gap is 0).
 
+Conventions against disentanglement_lib 1.5 (``_compute_sap``): identical on the same
+arrays with the same scikit-learn (pinned in ``tests/unit/metrics/test_metrics_conformance.py``).
+``LinearSVC``'s default ``dual`` became ``"auto"`` in scikit-learn 1.5 (primal when there
+are more points than features, as here); disentanglement_lib's era used ``dual=True``,
+which gave the same score on the pinned case. Ties for the top two are irrelevant (only
+the sorted values are used).
+
 Reference: A. Kumar, P. Sattigeri, A. Balakrishnan. "Variational inference of
 disentangled latent concepts from unlabeled observations." ICLR 2018; disentanglement_lib
 ``evaluation/metrics/sap_score.py``.
