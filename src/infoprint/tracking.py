@@ -15,6 +15,7 @@ attempt as a separate crashed run.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from typing import Any
 
 import wandb
 
-from infoprint.run.layout import WANDB_DIR
+from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE, WANDB_DIR
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,39 @@ def log_analysis(
     payload |= {key: wandb.Table(columns=c, data=rows) for key, (c, rows) in tables.items()}
     wandb.run.log(payload)
     wandb.run.summary.update(summary)
+
+
+def use_fingerprints(directories: list[Path], staging: Path) -> int:
+    """Declare the fingerprint artifact of every run directory as an input of the active run
+    (lineage in the dashboard), staged under ``staging`` (the analysis's own folder);
+    returns how many were declared."""
+    if wandb.run is None:
+        return 0
+    used = 0
+    for directory in directories:
+        meta_file = directory / RUN_FILE
+        if not (directory / FINGERPRINT_FILE).is_file() or not meta_file.is_file():
+            continue
+        run_id = json.loads(meta_file.read_text()).get("run_id", directory.name)
+        with staging_in(staging / WANDB_DIR / "data"):
+            artifact = wandb.Artifact(f"fingerprint-{run_id}", type=FINGERPRINT_ARTIFACT_TYPE)
+            for name in (FINGERPRINT_FILE, RUN_FILE):
+                artifact.add_file(str(directory / name), name=name)
+            wandb.run.use_artifact(artifact)
+        used += 1
+    return used
+
+
+def log_outputs(name: str, directory: Path, files: list[Path]) -> None:
+    """Log an analysis's output files as artifact ``name`` of type ``analysis``."""
+    if wandb.run is None:
+        return
+    with staging_in(directory / WANDB_DIR / "data"):
+        artifact = wandb.Artifact(_tag(name), type="analysis")
+        for path in files:
+            if path.is_file():
+                artifact.add_file(str(path), name=str(path.relative_to(directory)))
+        wandb.run.log_artifact(artifact)
 
 
 def finish_active_run(exit_code: int = 0) -> None:

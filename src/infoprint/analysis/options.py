@@ -55,6 +55,25 @@ class ClusteringOptions:
 
 
 @dataclass(frozen=True)
+class EnsembleOptions:
+    """How a study's runs split into ensembles (:mod:`infoprint.analysis.ensembles`):
+    ``auto`` (the keys that vary, never the seed) or a list of run keys."""
+
+    by: str | Sequence[str] = "auto"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.by, str):
+            if self.by != "auto":
+                raise ConfigError(
+                    f"ensembles.by must be 'auto' or a list of run keys; got {self.by!r}"
+                )
+        elif not self.by or not all(isinstance(k, str) for k in self.by):
+            raise ConfigError(
+                f"ensembles.by must be 'auto' or a non-empty list of keys; got {self.by!r}"
+            )
+
+
+@dataclass(frozen=True)
 class WholeSpaceOptions:
     """Monte Carlo comparison of whole latent spaces (paper Sec. 4.3)."""
 
@@ -121,6 +140,7 @@ class AnalysisOptions:
     dtype: str = "float32"
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET // 2**20
     clustering: ClusteringOptions = ClusteringOptions()
+    ensembles: EnsembleOptions = EnsembleOptions()
     whole_space: WholeSpaceOptions | None = None
     traversals: TraversalOptions | None = TraversalOptions()
     hotspot_fusion: HotspotFusionOptions | None = HotspotFusionOptions()
@@ -159,6 +179,7 @@ class AnalysisOptions:
             dtype=block["dtype"],
             memory_budget_mb=block["memory_budget_mb"],
             clustering=checks.from_block(ClusteringOptions, block["clustering"], "clustering"),
+            ensembles=checks.from_block(EnsembleOptions, block["ensembles"], "ensembles"),
             whole_space=_optional(WholeSpaceOptions, block, "whole_space"),
             traversals=_optional(TraversalOptions, block, "traversals"),
             hotspot_fusion=_optional(HotspotFusionOptions, block, "hotspot_fusion"),
@@ -167,7 +188,7 @@ class AnalysisOptions:
         )
 
 
-_KEYS = ("information_threshold", "device", "dtype", "memory_budget_mb", "clustering")
+_KEYS = ("information_threshold", "device", "dtype", "memory_budget_mb", "clustering", "ensembles")
 _BLOCKS = ("whole_space", "traversals", "hotspot_fusion", "fusion", "logger")
 
 

@@ -22,7 +22,7 @@ from infoprint.analysis.summary import summary
 
 REPORT_FILE = "report.html"
 
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222;
        padding: 0 1em; line-height: 1.4; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.8em; }
@@ -136,7 +136,7 @@ def write_report(directory: Path, context: AnalysisContext) -> Path:
     document = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>infoprint analysis</title><style>{_STYLE}</style></head><body>"
+        f"<title>infoprint analysis</title><style>{STYLE}</style></head><body>"
         + "\n".join(parts)
         + "</body></html>\n"
     )

@@ -63,3 +63,7 @@ class StepProgress:
 
     def failed(self, title: str, message: str) -> None:
         self.console.print(f"[red]✗[/] {escape(title)} failed: {escape(message)}")
+
+    def note(self, text: str) -> None:
+        """A heading line, e.g. the ensemble a study analyses next."""
+        self.console.print(f"[bold]{escape(text)}[/]")

@@ -11,7 +11,7 @@ path order is kept.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from infoprint.fingerprint.record import Fingerprint, FingerprintError
@@ -51,21 +51,35 @@ def _natural_key(path: Path) -> tuple:
 
 
 class LocalSource:
-    """Fingerprints below ``path`` (e.g. ``multirun/<sweep>``); by default the latest sweep."""
+    """Fingerprints below ``path``: one directory (e.g. ``multirun/<sweep>``) or a list of
+    them (several sweeps, a tree of them, from different machines); by default the latest
+    sweep under ``root``."""
 
-    def __init__(self, path: str | os.PathLike | None = None, root: str = "multirun") -> None:
-        self.path = Path(path) if path is not None else latest_sweep(root)
-        if not self.path.is_dir():
-            raise FileNotFoundError(f"source.path {self.path} is not a directory")
+    def __init__(
+        self, path: str | os.PathLike | Sequence[str] | None = None, root: str = "multirun"
+    ) -> None:
+        if path is None:
+            paths = [latest_sweep(root)]
+        elif isinstance(path, str | os.PathLike):
+            paths = [Path(path)]
+        else:
+            paths = [Path(p) for p in path]
+        for p in paths:
+            if not p.is_dir():
+                raise FileNotFoundError(f"source.path {p} is not a directory")
+        self.paths = paths
+        self.path = paths[0]
         self.skipped: list[SkippedRun] = []
 
     def describe(self) -> str:
-        return f"directory {self.path.resolve()}"
+        where = ", ".join(str(p.resolve()) for p in self.paths)
+        return f"director{'y' if len(self.paths) == 1 else 'ies'} {where}"
 
     def iter_fingerprints(self) -> Iterator[Fingerprint]:
         self.skipped = []
         seen: dict[str, Path] = {}
-        for job in find_job_dirs(self.path):
+        jobs = [job for p in self.paths for job in find_job_dirs(p)]
+        for job in jobs:
             run = RunDirectory(job)
             if not run.fingerprint_file.is_file():
                 self.skipped.append(SkippedRun(str(job), run.failure_reason()))

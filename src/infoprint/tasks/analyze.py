@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from infoprint.analysis.ensemble import ensemble_structure
-from infoprint.analysis.hotspots import cluster, hotspots
+from infoprint.analysis.core import analyze_ensemble, ensemble_context
+from infoprint.analysis.ensembles import split_ensembles
 from infoprint.analysis.options import AnalysisOptions
-from infoprint.analysis.outputs import write_summary
-from infoprint.analysis.pipeline import AnalysisContext, run_steps
-from infoprint.analysis.steps import STEPS
-from infoprint.analysis.summary import summary, sweep_of
+from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
+from infoprint.tasks.study import analyze_study
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +55,8 @@ def _check(config: DictConfig) -> None:
         raise SystemExit(f"analyze.py: bad option: {err}") from None
 
 
-def load_ensemble(
-    cfg: DictConfig, options: AnalysisOptions, out: Path, progress: StepProgress
-) -> AnalysisContext:
-    """Read the fingerprints and compute the structure and hotspots (the fatal core)."""
+def read_source(cfg: DictConfig, progress: StepProgress) -> tuple[Any, list, list]:
+    """The source, its usable fingerprints and what it skipped (fatal when none is usable)."""
     source = instantiate(cfg.source)
     with progress.step(f"reading fingerprints from {source.describe()}"):
         fingerprints = list(source.iter_fingerprints())
@@ -69,51 +64,34 @@ def load_ensemble(
     for s in skipped:
         log.warning("skipped %s: %s", s.run, s.reason)
     if not fingerprints:
+        reasons = "".join(f"\n  {s.run}: {s.reason}" for s in skipped)
         raise NoFingerprintsError(
             f"no usable fingerprints in {source.describe()}"
-            + (f"; skipped {len(skipped)} runs (see above)" if skipped else "")
+            + (f"; skipped {len(skipped)} runs:{reasons}" if skipped else "")
         )
-    with progress.step(f"information, NMI and VI of {len(fingerprints)} runs"):
-        structure = ensemble_structure(
-            fingerprints,
-            threshold=options.information_threshold,
-            memory_budget=options.memory_budget,
-            **options.compute(),
-        )
-    c = options.clustering
-    with progress.step("OPTICS hotspots"):
-        clusterings = [
-            found
-            for measure in c.measures
-            if (found := cluster(structure, measure, c.min_samples, c.xi))
-        ]
-    return AnalysisContext(
-        options=options,
-        out=out,
-        source=source.describe(),
-        sweep=sweep_of(fingerprints),
-        fingerprints=fingerprints,
-        skipped=skipped,
-        structure=structure,
-        clusterings=clusterings,
-        hotspots=[h for clustering in clusterings for h in hotspots(structure, clustering)],
-        config=OmegaConf.to_container(cfg, resolve=True),
-        command=" ".join(sys.argv),
-    )
+    return source, fingerprints, skipped
+
+
+def _record(cfg: DictConfig) -> tuple[dict[str, Any], str]:
+    """The composed config and the command line, for the summary."""
+    return OmegaConf.to_container(cfg, resolve=True), " ".join(sys.argv)
 
 
 def analyze(cfg: DictConfig) -> dict[str, Any]:
-    """Analyse one ensemble; returns the summary written to summary.json."""
-    started = time.perf_counter()
+    """Analyse the source's runs: one ensemble as it is, several as a study; returns the
+    summary written to summary.json."""
     options = AnalysisOptions.from_config(cfg)
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     progress = StepProgress()
-    context = run_steps(STEPS, load_ensemble(cfg, options, out, progress), progress)
-    found = summary(context)
-    found["files"] = context.files()
-    found["seconds"] = round(time.perf_counter() - started, 3)
-    write_summary(out, found)
+    source, fingerprints, skipped = read_source(cfg, progress)
+    ensembles, notes = split_ensembles(fingerprints, options.ensembles.by)
+    if len(ensembles) > 1:
+        return analyze_study(options, out, source.describe(), ensembles, skipped, notes,
+                             _record(cfg), progress)  # fmt: skip
+    context = ensemble_context(options, out, source.describe(), fingerprints, skipped,
+                               _record(cfg), progress)  # fmt: skip
+    context, found = analyze_ensemble(context, progress)
     show(context)
     return found
 

@@ -1,0 +1,114 @@
+"""A study's runs split into ensembles: one per setting of the keys that vary.
+
+``docs/architecture.md`` §10. The paper trains 50 seeds for each hyper-parameter value of
+each method and analyses each (method, value) ensemble on its own (Murphy, Dillavou &
+Bassett, TMLR 2025, Sec. 4.2). A run's keys come from its run.json: ``model``, its
+hyper-parameters (by name, e.g. ``beta``), ``dataset``, ``latent_dim`` and ``steps``.
+``by="auto"`` groups by the keys whose values differ across the runs (never the seed);
+``by=[model, beta]`` names them. Runs on different probe sets always go to different
+ensembles (the probe digest is an implicit key), with a note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from infoprint.errors import ConfigError
+from infoprint.fingerprint.record import Fingerprint
+
+IDENTITY = ("model", "dataset", "latent_dim", "steps")
+NEVER = frozenset({"seed", "dataset_size"})
+"""Never grouping keys: the seed is what an ensemble repeats; β-TCVAE's dataset size
+follows from the dataset."""
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Runs that share every grouping key; ``keys`` in grouping order."""
+
+    name: str
+    keys: dict[str, Any]
+    fingerprints: list[Fingerprint]
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def run_keys(fp: Fingerprint) -> dict[str, Any]:
+    """The keys a run can be grouped by, from its run.json."""
+    keys = {k: _hashable(fp.meta.get(k)) for k in IDENTITY if fp.meta.get(k) is not None}
+    hyper = fp.meta.get("hyperparameters") or {}
+    keys |= {k: _hashable(v) for k, v in hyper.items() if k not in NEVER}
+    return keys
+
+
+def grouping_keys(fingerprints: Sequence[Fingerprint], by: str | Sequence[str]) -> list[str]:
+    """The keys to group by: those that vary (``auto``) or those named, checked."""
+    per_run = [run_keys(fp) for fp in fingerprints]
+    available = sorted({k for keys in per_run for k in keys})
+    if by == "auto":
+        varying = [k for k in available if len({keys.get(k) for keys in per_run}) > 1]
+        return sorted(varying, key=lambda k: (k != "model", k))
+    if isinstance(by, str):
+        by = [by]
+    unknown = [k for k in by if k not in available]
+    if unknown:
+        raise ConfigError(f"ensembles.by: unknown keys {unknown}; the runs have {available}")
+    for fp, keys in zip(fingerprints, per_run, strict=True):
+        missing = [k for k in by if k not in keys]
+        if missing:
+            raise ConfigError(
+                f"ensembles.by: run {fp.run_id} ({fp.path}) has no key {missing[0]!r} "
+                f"(its keys: {sorted(keys)})"
+            )
+    return list(by)
+
+
+def ensemble_name(keys: dict[str, Any]) -> str:
+    """``beta_vae-beta=4``: the model first, then key=value; safe as a folder name."""
+    parts = [
+        str(v) if k == "model" else f"{k}={_short(v)}" for k, v in keys.items() if v is not None
+    ]
+    return re.sub(r"[^\w.=+-]", "_", "-".join(parts)) or "all"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _order(value: Any) -> tuple:
+    return (0, value, "") if isinstance(value, int | float) else (1, 0, str(value))
+
+
+def split_ensembles(
+    fingerprints: Sequence[Fingerprint], by: str | Sequence[str] = "auto"
+) -> tuple[list[Ensemble], list[str]]:
+    """The ensembles of ``fingerprints`` (ordered by their keys' values) and notes."""
+    keys = grouping_keys(fingerprints, by)
+    notes = []
+    digests = sorted({fp.probe_digest for fp in fingerprints})
+    groups: dict[tuple, list[Fingerprint]] = {}
+    for fp in fingerprints:
+        values = tuple(run_keys(fp).get(k) for k in keys)
+        if len(digests) > 1:
+            values += (fp.probe_digest[:8],)
+        groups.setdefault(values, []).append(fp)
+    if len(digests) > 1:
+        notes.append(
+            f"{len(digests)} probe sets ({', '.join(d[:8] for d in digests)}): runs on "
+            f"different probe sets are analysed as different ensembles"
+        )
+        keys = [*keys, "probe"]
+    ensembles = []
+    for values, runs in sorted(groups.items(), key=lambda kv: tuple(map(_order, kv[0]))):
+        group = dict(zip(keys, values, strict=True))
+        models = {fp.meta.get("model") for fp in runs}
+        named = group if "model" in group or len(models) != 1 else {"model": models.pop(), **group}
+        ensembles.append(Ensemble(ensemble_name(named), group, runs))
+    return ensembles, notes
