@@ -236,10 +236,16 @@ def test_a_mixed_study_analyses_in_one_command(tmp_path):
         cfg.logger.mode = "disabled"
     from infoprint.tasks.analyze import analyze
 
-    summary = analyze(cfg)
+    summary = analyze(cfg)  # a study: one ensemble per (model, beta)
     assert summary["n_runs"] == 6 and not summary["skipped"]
-    models = {r["run_id"] for r in summary["runs"]}
-    assert {"dlib-00000", "dlib-00051"} <= models and sum(m.startswith("enc-") for m in models) == 2
+    ensembles = summary["ensembles"]
+    assert ensembles["beta_vae-beta=1-dataset=dsprites_full"]["n_runs"] == 2
+    assert ensembles["beta_vae-beta=2-dataset=dsprites_full"]["n_runs"] == 2
+    assert sorted(k for k in ensembles if k.startswith("enc")) == [
+        "enc0-dataset=sprites",
+        "enc1-dataset=sprites",
+    ]
+    assert (tmp_path / "out" / "study.csv").is_file()
 
 
 class _Split(torch.nn.Module):
@@ -249,4 +255,4 @@ class _Split(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.net(x)
-        return out[:, :LATENT], out[:, LATENT:] - 2.0
+        return out[:, :3], out[:, 3:] - 2.0  # LATENT = 3 (scripting reads no globals)
