@@ -60,7 +60,12 @@ def fingerprint_model(
     batch_size: int = 500,
     embedding: ProbeSet | None = None,
 ) -> Fingerprint:
-    """Fingerprint a torch model with ``encode`` in eval mode, on its own device."""
-    device = next(model.parameters()).device
+    """Fingerprint a torch model with ``encode`` in eval mode, on its own device and in its
+    own floating dtype (a ``trainer.precision=64-true`` run is float64)."""
+    parameter = next(model.parameters())
+
+    def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return model.encode(x.to(parameter.dtype))
+
     with evaluating(model):
-        return fingerprint_encoder(model.encode, probe, meta, device, batch_size, embedding)
+        return fingerprint_encoder(encode, probe, meta, parameter.device, batch_size, embedding)

@@ -79,24 +79,28 @@ class VAE(pl.LightningModule):
         """The likelihood's mean for codes ``z``: what a traversal shows."""
         return self.likelihood.mean(self.net.decode(z))
 
-    def posterior(self, x: torch.Tensor) -> Posterior:
+    def posterior(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> Posterior:
+        """q(z|x) on batch ``x`` and a reparameterised sample; ``noise`` (standard normal,
+        [B, d]) defaults to a draw from torch's global generator."""
         mu, logvar = self.encode(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        noise = torch.randn_like(mu) if noise is None else noise
+        z = mu + noise * (0.5 * logvar).exp()
         return Posterior(mu=mu, logvar=logvar, z=z)
 
     def step_loss(self, x: torch.Tensor, step: int) -> StepLoss:
         """The VAE loss on batch ``x`` at training step ``step``; raises on a non-finite loss."""
-        posterior = self.posterior(x)
+        result = self.loss_terms(x, step)
+        check_finite(result.logs, step)
+        return result
+
+    def loss_terms(self, x: torch.Tensor, step: int, noise: torch.Tensor | None = None) -> StepLoss:
+        """The VAE loss on batch ``x`` at ``step``, unchecked: no data-dependent control flow,
+        so :mod:`infoprint.models.pack` can ``vmap`` it over the members of a pack."""
+        posterior = self.posterior(x, noise)
         output = self.decode(posterior.z)
         reconstruction = self.likelihood.nll(x, output).mean()
         regulariser, extra = self.objective.regulariser(posterior, step)
         loss = reconstruction + regulariser
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"non-finite loss {loss.item()} at step {step} "
-                f"(reconstruction {reconstruction.item()}, regulariser {regulariser.item()}); "
-                f"lower optim.lr or check the data and model hyper-parameters"
-            )
         kl_per_channel = posterior.kl_per_channel.detach()
         logs = {
             "train/loss": loss.detach(),
@@ -140,6 +144,17 @@ class VAE(pl.LightningModule):
         if self.automatic_optimization:
             return vae
         return [vae, self.objective.adversary_optimizer()]
+
+
+def check_finite(logs: Logs, step: int, member: str = "") -> None:
+    """Raise :class:`NonFiniteLossError` if ``logs["train/loss"]`` is NaN or infinite."""
+    loss, reconstruction = logs["train/loss"], logs["train/reconstruction"]
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(
+            f"non-finite loss {loss.item()} at step {step}{member} (reconstruction "
+            f"{reconstruction.item()}, regulariser {(loss - reconstruction).item()}); "
+            f"lower optim.lr or check the data and model hyper-parameters"
+        )
 
 
 def _default_optim(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
