@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
-from infoprint.fingerprint.capture import channel_information, fingerprint_model
+from infoprint.fingerprint.capture import channel_information, fingerprint_model, model_encoder
 from infoprint.fingerprint.probe import ProbeSet, select_embedding_sample, select_probe_set
 from infoprint.fingerprint.snapshots import SnapshotSchedule, SnapshotSeries
 from infoprint.models.inference import encode_in_batches, evaluating
@@ -100,10 +100,9 @@ class FingerprintCallback(pl.Callback):
         return earlier.before(start + 1)
 
     def _snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        encode, device = model_encoder(pl_module)
         with evaluating(pl_module):
-            mu, logvar = encode_in_batches(
-                pl_module.encode, self.probe.images, pl_module.device, self.batch_size
-            )
+            mu, logvar = encode_in_batches(encode, self.probe.images, device, self.batch_size)
         self._record(trainer.global_step, mu, logvar)
         self._log_information(trainer, channel_information(mu, logvar), trainer.global_step)
 

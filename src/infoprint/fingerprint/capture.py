@@ -62,10 +62,16 @@ def fingerprint_model(
 ) -> Fingerprint:
     """Fingerprint a torch model with ``encode`` in eval mode, on its own device and in its
     own floating dtype (a ``trainer.precision=64-true`` run is float64)."""
+    encode, device = model_encoder(model)
+    with evaluating(model):
+        return fingerprint_encoder(encode, probe, meta, device, batch_size, embedding)
+
+
+def model_encoder(model: torch.nn.Module) -> tuple[Encoder, torch.device]:
+    """``model.encode`` taking images in the model's own dtype, and the model's device."""
     parameter = next(model.parameters())
 
     def encode(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return model.encode(x.to(parameter.dtype))
 
-    with evaluating(model):
-        return fingerprint_encoder(encode, probe, meta, parameter.device, batch_size, embedding)
+    return encode, parameter.device
