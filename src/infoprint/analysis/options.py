@@ -86,6 +86,23 @@ class WholeSpaceOptions:
 
 
 @dataclass(frozen=True)
+class TrainingOptions:
+    """The course of training from the runs' snapshots (paper Sec. 4.3): whole-space
+    Monte Carlo samples per step, and the mean NMI at which a hotspot's members agree."""
+
+    agreement: float = 0.5
+    n_samples: int = 500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks.number("training.agreement", self.agreement, 0.0, strict=True)
+        if self.agreement > 1:
+            raise ConfigError(f"training.agreement must be <= 1; got {self.agreement!r}")
+        checks.integer("training.n_samples", self.n_samples, 2)
+        checks.integer("training.seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
 class TraversalOptions:
     """Decode each hotspot's representative channel from ``n_bases`` probe points."""
 
@@ -142,6 +159,7 @@ class AnalysisOptions:
     clustering: ClusteringOptions = ClusteringOptions()
     ensembles: EnsembleOptions = EnsembleOptions()
     whole_space: WholeSpaceOptions | None = None
+    training: TrainingOptions | None = TrainingOptions()
     traversals: TraversalOptions | None = TraversalOptions()
     hotspot_fusion: HotspotFusionOptions | None = HotspotFusionOptions()
     fusion: FusionOptions | None = None
@@ -181,6 +199,7 @@ class AnalysisOptions:
             clustering=checks.from_block(ClusteringOptions, block["clustering"], "clustering"),
             ensembles=checks.from_block(EnsembleOptions, block["ensembles"], "ensembles"),
             whole_space=_optional(WholeSpaceOptions, block, "whole_space"),
+            training=_optional(TrainingOptions, block, "training"),
             traversals=_optional(TraversalOptions, block, "traversals"),
             hotspot_fusion=_optional(HotspotFusionOptions, block, "hotspot_fusion"),
             fusion=_optional(FusionOptions, block, "fusion", config_key="fusion"),
@@ -189,7 +208,7 @@ class AnalysisOptions:
 
 
 _KEYS = ("information_threshold", "device", "dtype", "memory_budget_mb", "clustering", "ensembles")
-_BLOCKS = ("whole_space", "traversals", "hotspot_fusion", "fusion", "logger")
+_BLOCKS = ("whole_space", "training", "traversals", "hotspot_fusion", "fusion", "logger")
 
 
 def _blocks(cfg: DictConfig) -> dict[str, Any]:

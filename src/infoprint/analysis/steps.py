@@ -26,11 +26,19 @@ from infoprint.analysis.report import write_report
 from infoprint.analysis.results import hotspot_table, write_results
 from infoprint.analysis.run_metrics import run_metrics_table, spearman_correlations
 from infoprint.analysis.summary import headline_numbers
+from infoprint.analysis.training import (
+    TRAINING_CAPTIONS,
+    formation_table,
+    training_course,
+    training_table,
+)
 from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure
 from infoprint.plots.run_metrics import metrics_vs_structure_figure
 from infoprint.plots.structure import structure_figure
+from infoprint.plots.training import agreement_figure, information_figure
+from infoprint.plots.training import structure_figure as training_structure_figure
 from infoprint.plots.whole_space import whole_space_figure
 
 _STRUCTURE_CAPTION = {
@@ -246,6 +254,56 @@ def wandb(context: AnalysisContext) -> StepResult:
     return StepResult(section={"run_id": run.id, "mode": logger.mode})
 
 
+def training(context: AnalysisContext) -> StepResult:
+    """The course of training from the runs' snapshots (nothing without snapshots)."""
+    options = context.options
+    course = training_course(
+        context.fingerprints,
+        context.hotspots,
+        threshold=options.information_threshold,
+        min_samples=options.clustering.min_samples,
+        xi=options.clustering.xi,
+        agreement=options.training.agreement,
+        n_samples=options.training.n_samples,
+        seed=options.training.seed,
+        device=options.device,
+    )
+    if course is None:
+        return StepResult(section={"runs_with_snapshots": 0})
+    tables = [training_table(course), formation_table(course)]
+    files = {t.name: write_table(t, context.out) for t in tables}
+    figures = [
+        context.figure(
+            information_figure(course),
+            "training_information.png",
+            TRAINING_CAPTIONS["information"],
+            "training/information",
+        ),
+        context.figure(
+            agreement_figure(course),
+            "training_agreement.png",
+            TRAINING_CAPTIONS["agreement"],
+            "training/agreement",
+        ),
+        context.figure(
+            training_structure_figure(course),
+            "training_structure.png",
+            TRAINING_CAPTIONS["structure"],
+            "training/structure",
+        ),
+    ]
+    section = {
+        "runs_with_snapshots": len(course.run_ids),
+        "steps": course.steps.tolist(),
+        "least_agreement_step": course.least_agreement_step,
+        "formation": [
+            {"hotspot": h, "first_step": s, "final_mean_nmi": n} for h, s, n in course.formation
+        ],
+        "notes": course.notes,
+    }
+    return StepResult(files=files, figures=figures, tables=tables, section=section)
+
+
 def report(context: AnalysisContext) -> StepResult:
     """report.html: every table, figure and failure, readable without W&B or a server."""
     return StepResult(files={"report": write_report(context.out, context)})
@@ -255,6 +313,7 @@ STEPS = (
     Step("structure", "structure: results, hotspots, figures", structure, core=True),
     Step("run_metrics", "run metrics against structure", run_metrics),
     Step("whole_space", "whole-space comparison", whole_space, lambda o: o.whole_space is not None),
+    Step("training", "course of training", training, lambda o: o.training is not None),
     Step("traversals", "hotspot traversals", traversals, lambda o: o.traversals is not None),
     Step(
         "hotspot_fusion", "hotspot fusion", hotspot_fusion, lambda o: o.hotspot_fusion is not None

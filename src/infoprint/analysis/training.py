@@ -30,6 +30,7 @@ import torch
 
 from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspots import Hotspot, cluster
+from infoprint.analysis.outputs import Table
 from infoprint.analysis.whole_space import compare_whole_spaces
 from infoprint.fingerprint.record import Fingerprint, FingerprintError
 from infoprint.fingerprint.snapshots import SnapshotSeries
@@ -190,4 +191,74 @@ def training_course(
         formation=_formation(final_hotspots, by_id, series, steps, agreement),
         agreement=agreement,
         notes=notes,
+    )
+
+
+TRAINING_CAPTIONS = {
+    "information": "Each run's channels during training: information (bits) of every channel "
+    "against the training step (log scale), one panel per run; channels rise as they start "
+    "to encode something and fall back when the run gives them up.",
+    "agreement": "Whole latent spaces of repeat runs compared during training (Monte Carlo, "
+    "paper Sec. 4.3): NMI (left) and VI (right) between every pair of runs, median and "
+    "interquartile band over the pairs; the dashed line marks the step of least agreement.",
+    "structure": "The ensemble's channel structure during training: channels above the "
+    "information threshold (all runs together), number of NMI hotspots, and the fraction of "
+    "kept channels inside hotspots.",
+}
+
+
+def training_table(course: TrainingCourse) -> Table:
+    """``training.csv``: per step, the run-pair quartiles of NMI and VI and the structure."""
+    nmi, vi = course.pair_quantiles("nmi"), course.pair_quantiles("vi")
+    rows = [
+        [
+            int(step),
+            *nmi[s].tolist(),
+            *vi[s].tolist(),
+            int(course.at.kept[s]),
+            int(course.at.n_hotspots[s]),
+            float(course.at.in_hotspots[s]),
+        ]
+        for s, step in enumerate(course.steps)
+    ]
+    return Table(
+        name="training",
+        title="course of training",
+        columns=[
+            "step",
+            "nmi_q25",
+            "nmi_median",
+            "nmi_q75",
+            "vi_q25",
+            "vi_median",
+            "vi_q75",
+            "channels_kept",
+            "nmi_hotspots",
+            "frac_in_hotspots",
+        ],
+        rows=rows,
+        caption=(
+            "Per snapshot step: whole-space NMI and VI (bits) between runs, quartiles over run "
+            "pairs (Monte Carlo, Sec. 4.3), channels kept, NMI hotspots and the fraction of "
+            f"kept channels in them. Least agreement at step {course.least_agreement_step}."
+        ),
+        file="training.csv",
+        terminal=["step", "nmi_median", "vi_median", "channels_kept", "nmi_hotspots"],
+    )
+
+
+def formation_table(course: TrainingCourse) -> Table:
+    """``hotspot_formation.csv``: when each final NMI hotspot's members came to agree."""
+    return Table(
+        name="hotspot_formation",
+        title="when the hotspots formed",
+        columns=["hotspot", "first_step", "final_mean_nmi"],
+        rows=[[h, s, n] for h, s, n in course.formation],
+        caption=(
+            "For every final NMI hotspot, the first snapshot step from which the mean NMI "
+            f"between its member channels stays at or above {course.agreement:g}; empty = "
+            "never before the end."
+        ),
+        file="hotspot_formation.csv",
+        terminal=["hotspot", "first_step", "final_mean_nmi"],
     )
