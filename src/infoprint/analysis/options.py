@@ -23,6 +23,7 @@ from infoprint.analysis.fusion import FusionOptions
 from infoprint.analysis.hotspots import MEASURES
 from infoprint.errors import ConfigError
 from infoprint.info import DEFAULT_MEMORY_BUDGET, FUSION_OBJECTIVES
+from infoprint.info.baselines import MEASURES as BASELINE_MEASURES
 from infoprint.info.device import resolve_device
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -83,6 +84,26 @@ class WholeSpaceOptions:
     def __post_init__(self) -> None:
         checks.integer("whole_space.n_samples", self.n_samples, 1)
         checks.integer("whole_space.seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class BaselineOptions:
+    """Other similarity measures between runs next to whole-space NMI / VI (Sec. 4.1)."""
+
+    measures: Sequence[str] = ("cka_linear", "cka_bhattacharyya", "rsa", "udr_spearman",
+                               "udr_lasso")  # fmt: skip
+    n_samples: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.measures) - set(BASELINE_MEASURES))
+        if unknown or not self.measures:
+            raise ConfigError(
+                f"baselines.measures must be a non-empty subset of {sorted(BASELINE_MEASURES)}; "
+                f"got {list(self.measures)}"
+            )
+        checks.integer("baselines.n_samples", self.n_samples, 2)
+        checks.integer("baselines.seed", self.seed, 0)
 
 
 @dataclass(frozen=True)
@@ -160,6 +181,7 @@ class AnalysisOptions:
     ensembles: EnsembleOptions = EnsembleOptions()
     whole_space: WholeSpaceOptions | None = None
     training: TrainingOptions | None = TrainingOptions()
+    baselines: BaselineOptions | None = None
     traversals: TraversalOptions | None = TraversalOptions()
     hotspot_fusion: HotspotFusionOptions | None = HotspotFusionOptions()
     fusion: FusionOptions | None = None
@@ -200,6 +222,7 @@ class AnalysisOptions:
             ensembles=checks.from_block(EnsembleOptions, block["ensembles"], "ensembles"),
             whole_space=_optional(WholeSpaceOptions, block, "whole_space"),
             training=_optional(TrainingOptions, block, "training"),
+            baselines=_optional(BaselineOptions, block, "baselines"),
             traversals=_optional(TraversalOptions, block, "traversals"),
             hotspot_fusion=_optional(HotspotFusionOptions, block, "hotspot_fusion"),
             fusion=_optional(FusionOptions, block, "fusion", config_key="fusion"),
@@ -208,7 +231,15 @@ class AnalysisOptions:
 
 
 _KEYS = ("information_threshold", "device", "dtype", "memory_budget_mb", "clustering", "ensembles")
-_BLOCKS = ("whole_space", "training", "traversals", "hotspot_fusion", "fusion", "logger")
+_BLOCKS = (
+    "whole_space",
+    "training",
+    "baselines",
+    "traversals",
+    "hotspot_fusion",
+    "fusion",
+    "logger",
+)
 
 
 def _blocks(cfg: DictConfig) -> dict[str, Any]:

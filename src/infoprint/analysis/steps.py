@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import numpy as np
+
 from infoprint import tracking
+from infoprint.analysis.baselines import (
+    agreement_table,
+    compare_baselines,
+    udr_table,
+    write_baselines,
+)
 from infoprint.analysis.fusion import (
     continuity_table,
     fuse_ensemble,
@@ -33,6 +41,7 @@ from infoprint.analysis.training import (
     training_table,
 )
 from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
+from infoprint.plots.baselines import baselines_figure
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure
 from infoprint.plots.run_metrics import metrics_vs_structure_figure
@@ -254,6 +263,29 @@ def wandb(context: AnalysisContext) -> StepResult:
     return StepResult(section={"run_id": run.id, "mode": logger.mode})
 
 
+def baselines(context: AnalysisContext) -> StepResult:
+    """Other similarity measures between runs, against whole-space NMI / VI (Sec. 4.1)."""
+    options = context.options.baselines
+    result = compare_baselines(context.fingerprints, options.measures, options.n_samples,
+                               options.seed, context.options.device)  # fmt: skip
+    tables = [agreement_table(result)] + ([udr_table(result)] if result.udr_scores else [])
+    files = {t.name: write_table(t, context.out) for t in tables}
+    files["baselines_matrices"] = write_baselines(context.out, result)
+    caption = (
+        "Each panel: one measure for every pair of runs (whole latent spaces on the probe set) "
+        "against the pair's whole-space NMI; the title gives Spearman's ρ over the pairs. A "
+        "measure that tracks the information content lies on a rising curve."
+    )
+    figure = context.figure(baselines_figure(result), "baselines.png", caption, "baselines")
+    upper = np.triu_indices(len(result.run_ids), 1)
+    section = {
+        "mean": {n: float(np.nanmean(m[upper])) for n, m in result.measures.items()},
+        "rho_with_nmi": result.agreement("nmi"),
+        "rho_with_neg_vi": result.agreement("vi"),
+    }
+    return StepResult(files=files, figures=[figure], tables=tables, section=section)
+
+
 def training(context: AnalysisContext) -> StepResult:
     """The course of training from the runs' snapshots (nothing without snapshots)."""
     options = context.options
@@ -313,6 +345,7 @@ STEPS = (
     Step("structure", "structure: results, hotspots, figures", structure, core=True),
     Step("run_metrics", "run metrics against structure", run_metrics),
     Step("whole_space", "whole-space comparison", whole_space, lambda o: o.whole_space is not None),
+    Step("baselines", "other similarity measures", baselines, lambda o: o.baselines is not None),
     Step("training", "course of training", training, lambda o: o.training is not None),
     Step("traversals", "hotspot traversals", traversals, lambda o: o.traversals is not None),
     Step(

@@ -109,6 +109,9 @@ def study_row(item: EnsembleAnalysis, factor_names: Sequence[str]) -> dict[str, 
         row[f"best_hotspot_nmi_{factor}"] = max(
             float(np.mean(structure.factor_nmi[labels == h.hotspot, k])) for h in nmi_hotspots
         )
+    baselines = context.results.get("baselines")
+    if baselines is not None:  # one column per measure: its mean over the run pairs
+        row |= {f"baseline_{k}": v for k, v in baselines.section["mean"].items()}
     return row | _metric_numbers(runs)
 
 

@@ -147,3 +147,41 @@ def test_no_usable_run_lists_what_was_skipped(tmp_path):
     (tmp_path / "runs" / "0" / "error.txt").write_text("Traceback\nRuntimeError: boom\n")
     with pytest.raises(NoFingerprintsError, match="RuntimeError: boom"):
         analyze(study_cfg(tmp_path / "runs", tmp_path / "out"))
+
+
+def test_baselines_next_to_nmi_in_an_ensemble_and_in_a_study(tmp_path):
+    """baselines.enabled=true (issue 15, item 3): run x run matrices, rank agreement with the
+    whole-space NMI, UDR per run; in a study, one column per measure in study.csv."""
+    from infoprint.info.baselines_kernel import linear_cka
+
+    write_study(tmp_path / "runs")
+    found = analyze(
+        study_cfg(
+            tmp_path / "runs",
+            tmp_path / "out",
+            "traversals.enabled=false",
+            "hotspot_fusion.enabled=false",
+            "training.enabled=false",
+            "baselines.enabled=true",
+            "baselines.n_samples=200",
+        )
+    )
+    folder = tmp_path / "out" / "ensembles" / "beta_vae-beta=1"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert set(summary["baselines"]["rho_with_nmi"]) == {
+        "cka_linear",
+        "cka_bhattacharyya",
+        "rsa",
+        "udr_spearman",
+        "udr_lasso",
+    }
+    with np.load(folder / "baselines.npz") as saved:
+        runs = [Fingerprint.load(tmp_path / "runs" / str(j)) for j in range(2)]
+        assert saved["cka_linear"][0, 1] == pytest.approx(linear_cka(runs[0].mu, runs[1].mu))
+        np.testing.assert_allclose(np.diag(saved["cka_linear"]), 1.0)
+    with (folder / "udr.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == 4
+    with (tmp_path / "out" / "study.csv").open() as f:
+        row = next(csv.DictReader(f))
+    assert 0 < float(row["baseline_cka_linear"]) <= 1 and "baseline_nmi" in row
+    assert found["ensembles"]
