@@ -1,6 +1,8 @@
 """Fingerprints from Weights & Biases through the public API (docs/architecture.md §7).
 
-Finds the finished ``train`` runs of one group (sweep), downloads each run's
+Finds the finished ``train`` runs of one group (sweep), of several groups, or of a whole
+project narrowed by W&B API ``filters`` (MongoDB-style, e.g.
+``{"config.model.beta": {"$in": [1, 4]}}``), downloads each run's
 ``fingerprint`` artifact into a cache directory, verifies the download against the
 artifact's manifest and loads it like a local fingerprint (never unpickled). Downloads
 run in a thread pool, so ensembles of hundreds of runs arrive in parallel. Runs that are
@@ -10,7 +12,7 @@ not finished, have no fingerprint artifact or fail verification are listed in ``
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,23 +25,32 @@ from infoprint.tracking import FINGERPRINT_ARTIFACT_TYPE
 
 
 class WandbSource:
-    """The fingerprints of W&B group ``group`` in ``entity/project``."""
+    """The fingerprints of W&B group(s) ``group`` (None: every group) in ``entity/project``,
+    narrowed by ``filters``."""
 
     def __init__(
         self,
         project: str,
-        group: str,
+        group: str | Sequence[str] | None,
         entity: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         cache_dir: str | os.PathLike = ".cache/infoprint/wandb",
         threads: int = 16,
         api: Any = None,
     ) -> None:
-        if not project or not group:
-            raise ValueError("source=wandb needs source.project and source.group (sweep name)")
+        if not project:
+            raise ValueError("source=wandb needs source.project")
+        groups = [group] if isinstance(group, str) else list(group or [])
+        if not groups and not filters:
+            raise ValueError(
+                "source=wandb needs source.group (a sweep name or a list of them) or, for a "
+                "whole project, source.filters (e.g. {config.model.name: beta_vae})"
+            )
         if threads < 1:
             raise ValueError(f"source.threads must be >= 1, got {threads}")
         self.project = project
-        self.group = group
+        self.groups = groups
+        self.filters = dict(filters or {})
         self.entity = entity
         self.cache_dir = Path(cache_dir)
         self.threads = threads
@@ -51,10 +62,19 @@ class WandbSource:
         return f"{self.entity}/{self.project}" if self.entity else self.project
 
     def describe(self) -> str:
-        return f"W&B {self.path}, group {self.group}"
+        which = (
+            f"group{'s' if len(self.groups) > 1 else ''} {', '.join(self.groups)}"
+            if self.groups
+            else "all groups"
+        )
+        return f"W&B {self.path}, {which}" + (f", filters {self.filters}" if self.filters else "")
 
     def _runs(self, api: Any, state: Any) -> list[Any]:
-        filters = {"group": self.group, "jobType": "train", "state": state}
+        filters: dict[str, Any] = {**self.filters, "jobType": "train", "state": state}
+        if len(self.groups) == 1:
+            filters["group"] = self.groups[0]
+        elif self.groups:
+            filters["group"] = {"$in": self.groups}
         return list(api.runs(self.path, filters=filters))
 
     def iter_fingerprints(self) -> Iterator[Fingerprint]:
@@ -79,7 +99,7 @@ class WandbSource:
             if not artifacts:
                 return SkippedRun(where, "no fingerprint artifact logged")
             artifact = artifacts[-1]
-            root = self.cache_dir / self.group / run.id / artifact.name.replace(":", "-")
+            root = self.cache_dir / str(run.group) / run.id / artifact.name.replace(":", "-")
             artifact.download(root=str(root))
             artifact.verify(root=str(root))
             return Fingerprint.load(root)

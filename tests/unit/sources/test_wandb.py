@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from infoprint.sources.wandb import WandbSource
 from support import make_fingerprint
@@ -57,6 +58,8 @@ def _matches(run, filters):
         if isinstance(want, dict):
             if "$ne" in want and value == want["$ne"]:
                 return False
+            if "$in" in want and value not in want["$in"]:
+                return False
         elif value != want:
             return False
     return True
@@ -104,3 +107,21 @@ def test_downloads_verifies_and_reports_skipped_runs(tmp_path):
         api.queries
     )
     assert source.describe() == "W&B team/proj, group sweepA"
+
+
+def test_several_groups_or_a_whole_project_with_a_filter(tmp_path):
+    runs = [
+        FakeRun("a1", "finished", "sweepA", [_logged(tmp_path, "a1", 1)]),
+        FakeRun("b1", "finished", "sweepB", [_logged(tmp_path, "b1", 2)]),
+        FakeRun("c1", "finished", "sweepC", [_logged(tmp_path, "c1", 3)]),
+    ]
+    api = FakeApi(runs)
+    both = WandbSource("proj", ["sweepA", "sweepB"], cache_dir=tmp_path / "c1", api=api)
+    assert [fp.run_id for fp in both.iter_fingerprints()] == ["a1", "b1"]
+    assert both.describe() == "W&B proj, groups sweepA, sweepB"
+    everything = WandbSource(
+        "proj", None, filters={"state": "finished"}, cache_dir=tmp_path / "c2", api=api
+    )
+    assert [fp.run_id for fp in everything.iter_fingerprints()] == ["a1", "b1", "c1"]
+    with pytest.raises(ValueError, match="source.group"):
+        WandbSource("proj", None, api=api)
