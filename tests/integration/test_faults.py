@@ -230,3 +230,30 @@ def test_two_unnamed_sweeps_started_together_do_not_collide(tmp_path):
     assert len(sweeps) == 2
     ids = {json.loads((s / "0" / "run.json").read_text())["run_id"] for s in sweeps}
     assert len(ids) == 2
+
+
+def test_two_analyses_of_one_sweep_at_once(tmp_path):
+    for job in range(4):
+        make_fingerprint(n=40, d=3, seed=job, run_id=f"run{job}").save(tmp_path / "s" / str(job))
+    args = [
+        sys.executable,
+        str(ROOT / "analyze.py"),
+        f"source.path={tmp_path / 's'}",
+        "logger=none",
+        "traversals.enabled=false",
+        "hotspot_fusion.enabled=false",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    procs = [
+        subprocess.Popen(
+            args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
+    outputs = sorted((tmp_path / "analysis").iterdir())
+    assert len(outputs) == 2  # each its own folder, neither overwrote the other
+    for out in outputs:
+        assert json.loads((out / "summary.json").read_text())["n_runs"] == 4
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["0", "1", "2", "3"]
