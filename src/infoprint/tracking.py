@@ -168,15 +168,20 @@ def log_analysis(
 def use_fingerprints(directories: list[Path], staging: Path) -> int:
     """Declare the fingerprint artifact of every run directory as an input of the active run
     (lineage in the dashboard), staged under ``staging`` (the analysis's own folder);
-    returns how many were declared."""
+    returns how many were declared. An offline run cannot declare inputs (W&B refuses
+    ``use_artifact`` offline): their names go into its summary as ``inputs/fingerprints``."""
     if wandb.run is None:
         return 0
+    if wandb.run.offline:  # W&B declares inputs only online: record their names instead
+        names = [f"fingerprint-{_run_id(d)}" for d in directories if (d / RUN_FILE).is_file()]
+        wandb.run.summary.update({"inputs/fingerprints": names})
+        return len(names)
     used = 0
     for directory in directories:
         meta_file = directory / RUN_FILE
         if not (directory / FINGERPRINT_FILE).is_file() or not meta_file.is_file():
             continue
-        run_id = json.loads(meta_file.read_text()).get("run_id", directory.name)
+        run_id = _run_id(directory)
         with staging_in(staging / WANDB_DIR / "data"):
             artifact = wandb.Artifact(f"fingerprint-{run_id}", type=FINGERPRINT_ARTIFACT_TYPE)
             for name in (FINGERPRINT_FILE, RUN_FILE):
@@ -203,6 +208,10 @@ def finish_active_run(exit_code: int = 0) -> None:
     if wandb.run is not None:
         log.info("finishing W&B run %s (exit code %d)", wandb.run.id, exit_code)
         wandb.run.finish(exit_code=exit_code)
+
+
+def _run_id(directory: Path) -> str:
+    return str(json.loads((directory / RUN_FILE).read_text()).get("run_id", directory.name))
 
 
 def _tag(text: str) -> str:

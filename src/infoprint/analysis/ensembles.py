@@ -4,7 +4,8 @@
 each method and analyses each (method, value) ensemble on its own (Murphy, Dillavou &
 Bassett, TMLR 2025, Sec. 4.2). A run's keys come from its run.json: ``model``, its
 hyper-parameters (by name, e.g. ``beta``), ``dataset``, ``latent_dim`` and ``steps``.
-``by="auto"`` groups by the keys whose values differ across the runs (never the seed);
+``by="auto"`` groups by the keys whose values differ across the runs (never the seed),
+unless every run has its own setting (a random search: one ensemble, with a note);
 ``by=[model, beta]`` names them. Runs on different probe sets always go to different
 ensembles (the probe digest is an implicit key), with a note.
 """
@@ -92,6 +93,18 @@ def split_ensembles(
     """The ensembles of ``fingerprints`` (ordered by their keys' values) and notes."""
     keys = grouping_keys(fingerprints, by)
     notes = []
+    if (
+        by == "auto"
+        and keys
+        and len({tuple(run_keys(fp).get(k) for k in keys) for fp in fingerprints})
+        == len(fingerprints)
+        > 1
+    ):
+        notes.append(
+            f"every run has its own setting of {keys} (no repeats): analysed as one ensemble; "
+            f"set ensembles.by to split it"
+        )
+        keys = []
     digests = sorted({fp.probe_digest for fp in fingerprints})
     groups: dict[tuple, list[Fingerprint]] = {}
     for fp in fingerprints:

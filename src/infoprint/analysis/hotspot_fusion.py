@@ -11,13 +11,14 @@ runs together encode a factor better than each run alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
+from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.fusion import fuse_channels
-from infoprint.analysis.hotspots import Hotspot
+from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
 from infoprint.analysis.outputs import Table
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import DiscreteChannels, FusedSpace, GaussianSpaces, compare
@@ -44,6 +45,23 @@ class HotspotFusion:
     space: FusedSpace
     factor_nmi: np.ndarray | None  # [K] NMI with every factor; None without factors
     best_factor_nmi: float | None  # NMI with the hotspot's best factor (the members' best)
+
+
+def central_members(
+    structure: EnsembleStructure, clustering: Clustering, hotspot: Hotspot, k: int
+) -> Hotspot:
+    """``hotspot`` with only its ``k`` most central members (smallest summed distance to the
+    others in the hotspot's own measure); its size and numbers stay those of the whole."""
+    index = np.flatnonzero(clustering.labels == hotspot.hotspot)
+    if len(index) <= k:
+        return hotspot
+    d = distance_matrix(structure, clustering.measure)[np.ix_(index, index)]
+    chosen = index[np.argsort(d.sum(axis=1), kind="stable")[:k]]
+    members = [
+        (str(structure.run_ids[i]), int(structure.jobs[i]), int(structure.channels[i]))
+        for i in sorted(chosen)
+    ]
+    return replace(hotspot, members=members)
 
 
 def fuse_hotspots(

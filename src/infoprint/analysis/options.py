@@ -139,16 +139,20 @@ class TraversalOptions:
 
 @dataclass(frozen=True)
 class HotspotFusionOptions:
-    """Each hotspot's channels fused into one (paper Sec. 4.4 on one hotspot); the fields
-    are the keyword arguments of :func:`infoprint.analysis.hotspot_fusion.fuse_hotspots`."""
+    """Each hotspot's channels fused into one (paper Sec. 4.4 on one hotspot); the other
+    fields are the keyword arguments of :func:`infoprint.analysis.hotspot_fusion.fuse_hotspots`."""
 
     measure: str = "nmi"
     objective: str = "exp_neg_vi"
     dim: int = 1
     steps: int = 300
     lr: float = 0.02
+    max_members: int = 10
+    """Fuse at most this many members: the hotspot's most central ones (smallest summed
+    distance to the other members); the fusion's cost grows with the members."""
 
     def __post_init__(self) -> None:
+        checks.integer("hotspot_fusion.max_members", self.max_members, 2)
         checks.choice("hotspot_fusion.measure", self.measure, MEASURES)
         checks.choice("hotspot_fusion.objective", self.objective, FUSION_OBJECTIVES)
         checks.integer("hotspot_fusion.dim", self.dim, 1)

@@ -26,7 +26,11 @@ from infoprint.analysis.fusion import (
     fusion_table,
     write_fusion,
 )
-from infoprint.analysis.hotspot_fusion import fuse_hotspots, hotspot_fusion_table
+from infoprint.analysis.hotspot_fusion import (
+    central_members,
+    fuse_hotspots,
+    hotspot_fusion_table,
+)
 from infoprint.analysis.hotspot_traversals import NotAnImage, hotspot_traversals
 from infoprint.analysis.outputs import write_table
 from infoprint.analysis.pipeline import AnalysisContext, Step, StepFailure, StepResult
@@ -186,9 +190,15 @@ def hotspot_fusion(context: AnalysisContext) -> StepResult:
     assert options is not None
     if not context.hotspots:
         return StepResult()
-    fused = fuse_hotspots(
-        context.fingerprints, context.hotspots, **asdict(options), **context.options.compute()
-    )
+    settings = asdict(options)
+    most = settings.pop("max_members")
+    clustering = context.clustering(options.measure)
+    found = [
+        central_members(context.structure, clustering, h, most)
+        for h in context.hotspots
+        if clustering is not None and h.measure == options.measure
+    ]
+    fused = fuse_hotspots(context.fingerprints, found, **settings, **context.options.compute())
     table = hotspot_fusion_table(fused, options.objective)
     return StepResult(
         files={"hotspot_fusion": write_table(table, context.out)},

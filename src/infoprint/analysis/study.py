@@ -85,12 +85,13 @@ def study_row(item: EnsembleAnalysis, factor_names: Sequence[str]) -> dict[str, 
         "runs": len(runs),
         "note": item.note or "",
     }
-    bits = [float(np.sum(fp.meta.get("information_bits") or [])) for fp in runs]
-    row["total_information_per_run"] = float(np.mean(bits))
     context = item.context
     if context is None:
+        bits = [float(np.sum(fp.meta.get("information_bits") or [])) for fp in runs]
+        row["total_information_per_run"] = float(np.mean(bits))
         return row | _metric_numbers(runs)
     structure = context.structure
+    row["total_information_per_run"] = float(np.nanmean(np.nansum(structure.all_information, 1)))
     row["channels_kept"] = structure.n_channels
     row["mean_information_per_channel"] = (
         float(structure.information.mean()) if structure.n_channels else 0.0

@@ -77,13 +77,13 @@ def _record(cfg: DictConfig) -> tuple[dict[str, Any], str]:
     return OmegaConf.to_container(cfg, resolve=True), " ".join(sys.argv)
 
 
-def analyze(cfg: DictConfig) -> dict[str, Any]:
+def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, Any]:
     """Analyse the source's runs: one ensemble as it is, several as a study; returns the
-    summary written to summary.json."""
+    summary written to summary.json. ``progress`` shows (and may time) each stage."""
     options = AnalysisOptions.from_config(cfg)
     out = Path(cfg.paths.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    progress = StepProgress()
+    progress = progress or StepProgress()
     source, fingerprints, skipped = read_source(cfg, progress)
     ensembles, notes = split_ensembles(fingerprints, options.ensembles.by)
     if len(ensembles) > 1:
