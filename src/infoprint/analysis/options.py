@@ -145,7 +145,7 @@ class HotspotFusionOptions:
     measure: str = "nmi"
     objective: str = "exp_neg_vi"
     dim: int = 1
-    steps: int = 300
+    steps: int = 100
     lr: float = 0.02
     max_members: int = 10
     """Fuse at most this many members: the hotspot's most central ones (smallest summed
