@@ -109,7 +109,7 @@ class ConvGAN(GANNet):
     ) -> None:
         channels, side = check_square_image(observation_shape, "gan_conv")
         super().__init__(observation_shape, latent_dim, noise_dim, categorical, 256, spectral)
-        fc, conv = deconv_decoder(self.inputs, channels, side)
+        fc, conv = deconv_decoder(self.inputs, channels, side, batch_norm=True)
         self.generator = nn.Sequential(fc, _Unflatten(side // 16), conv)
         layers = conv_features(channels, side, _LEAKY)
         self.trunk = nn.Sequential(*(spectrally_normed(layers) if spectral else layers))

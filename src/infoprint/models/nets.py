@@ -71,18 +71,27 @@ def conv_features(
     ]  # fmt: skip
 
 
-def deconv_decoder(inputs: int, channels: int, side: int) -> tuple[nn.Sequential, nn.Sequential]:
+def deconv_decoder(
+    inputs: int, channels: int, side: int, batch_norm: bool = False
+) -> tuple[nn.Sequential, nn.Sequential]:
     """disentanglement_lib's deconv decoder: (fc part, transposed-conv part); the fc part's
-    output is viewed as [64, side/16, side/16] between them."""
+    output is viewed as [64, side/16, side/16] between them. ``batch_norm`` puts batch
+    normalisation before every hidden activation (a DCGAN generator, Radford et al. 2016)."""
+    features = 64 * (side // 16) ** 2
+
+    def hidden(layer: nn.Module, width: int, norm: type[nn.Module]) -> list[nn.Module]:
+        return [layer, norm(width), nn.ReLU()] if batch_norm else [layer, nn.ReLU()]
+
     fc = nn.Sequential(
-        nn.Linear(inputs, 256), nn.ReLU(), nn.Linear(256, 64 * (side // 16) ** 2), nn.ReLU()
+        *hidden(nn.Linear(inputs, 256), 256, nn.BatchNorm1d),
+        *hidden(nn.Linear(256, features), features, nn.BatchNorm1d),
     )
     conv = nn.Sequential(
-        nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),
-        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
-        nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
+        *hidden(nn.ConvTranspose2d(64, 64, 4, 2, 1), 64, nn.BatchNorm2d),
+        *hidden(nn.ConvTranspose2d(64, 32, 4, 2, 1), 32, nn.BatchNorm2d),
+        *hidden(nn.ConvTranspose2d(32, 32, 4, 2, 1), 32, nn.BatchNorm2d),
         nn.ConvTranspose2d(32, channels, 4, 2, 1),
-    )  # fmt: skip
+    )
     return fc, conv
 
 
