@@ -5,10 +5,11 @@ parameters of Q(c | x): here the mean and log-variance of every continuous code 
 factored Gaussian) and the logits of every categorical code. The layers are those of the
 VAE nets (``infoprint.models.nets``, docs/architecture.md §9): the generator is
 disentanglement_lib's deconv decoder (or an MLP), the discriminator its conv encoder (or
-an MLP) with leaky-ReLU(0.2) activations. Spectral normalisation of every discriminator
-layer but Q's output layer (Miyato et al. 2018) is the stabilisation: it keeps D
-1-Lipschitz per layer, which lets an ensemble of seeds train without mode collapse on
-binary dSprites-like images; Q's layer stays free so its posteriors can sharpen.
+an MLP) with leaky-ReLU(0.2) activations. Stabilisation: spectral normalisation of every
+discriminator layer but Q's output layer (Miyato et al. 2018) keeps D 1-Lipschitz per
+layer; Q's layer stays free so its posteriors can sharpen. The conv generator
+batch-normalises its hidden layers (DCGAN, Radford et al. 2016): without it G ignored its
+inputs on 32 px sprites (no variation across a batch) and Q had nothing to recover.
 
 Inputs of G, in order: noise z (``noise_dim``), the continuous codes (``latent_dim``,
 the channels a fingerprint sees) and the one-hot categorical codes (``categorical``: the
