@@ -36,7 +36,13 @@ class Ensemble:
 
 
 def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    """Lists as tuples, nested config nodes (FactorVAE's and InfoGAN's
+    ``discriminator_optim``) as sorted tuples of items."""
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
 
 
 def run_keys(fp: Fingerprint) -> dict[str, Any]:

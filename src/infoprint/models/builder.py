@@ -1,9 +1,12 @@
 """The one model builder, and checkpoints that describe themselves.
 
 See ``docs/architecture.md`` §9. A :class:`ModelSpec` is the resolved description of a
-model in plain values: the objective, net, likelihood and optimiser config nodes (each with
-its ``_target_``) and the observation shape. :func:`build_model` turns it into the
-:class:`~infoprint.models.vae.VAE`; training stores it in every checkpoint
+model in plain values: the module kind (``vae`` or ``infogan``), the objective, net,
+likelihood and optimiser config nodes (each with its ``_target_``) and the observation
+shape. :func:`build_model` turns it into the :class:`~infoprint.models.vae.VAE` or the
+:class:`~infoprint.models.infogan.InfoGAN` (Chen et al. 2016); the kind comes from the
+objective class's ``module`` attribute (default ``vae``), and a stored description without
+one (every checkpoint written before InfoGANs) is a VAE. Training stores it in every checkpoint
 (``hyper_parameters["model_spec"]``), so :func:`load_model` rebuilds a model from the
 checkpoint file alone, loaded with ``weights_only=True``: no Hydra, no ``.hydra/``.
 
@@ -22,11 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
+
+from infoprint.models.gan_nets import GANNet
+from infoprint.models.infogan import InfoGAN
 from infoprint.models.vae import VAE
 from infoprint.run.directory import CheckpointError, read_checkpoint
 
 MODEL_SPEC_KEY = "model_spec"
 ALLOWED_TARGETS = ("infoprint.models.", "torch.optim.")
+DEFAULT_MODULE = "vae"
 
 
 class ModelSpecError(ValueError):
@@ -42,6 +50,7 @@ class ModelSpec:
     likelihood: dict[str, Any]
     optim: dict[str, Any]
     observation_shape: tuple[int, ...]
+    module: str = DEFAULT_MODULE
 
     @property
     def latent_dim(self) -> int:
@@ -54,6 +63,7 @@ class ModelSpec:
             "likelihood": self.likelihood,
             "optim": self.optim,
             "observation_shape": list(self.observation_shape),
+            "module": self.module,
         }
 
     @classmethod
@@ -68,6 +78,7 @@ class ModelSpec:
             likelihood=dict(values["likelihood"]),
             optim=dict(values["optim"]),
             observation_shape=tuple(int(s) for s in values["observation_shape"]),
+            module=str(values.get("module", DEFAULT_MODULE)),
         )
 
 
@@ -80,8 +91,10 @@ def model_spec(
     dataset_size: int,
 ) -> ModelSpec:
     """A spec from resolved config nodes; ``dataset_size: null`` in the objective (β-TCVAE's
-    minibatch-weighted sampling) becomes the training set's size."""
+    minibatch-weighted sampling) becomes the training set's size, and the objective class's
+    ``module`` attribute (default ``vae``) the module kind."""
     objective = dict(objective)
+    cls = resolve_target(str(objective.get("_target_")), "model")
     if "dataset_size" in objective and objective["dataset_size"] is None:
         objective["dataset_size"] = int(dataset_size)
     return ModelSpec(
@@ -90,6 +103,7 @@ def model_spec(
         likelihood=dict(likelihood),
         optim={**optim, "_partial_": True},
         observation_shape=tuple(int(s) for s in observation_shape),
+        module=str(getattr(cls, "module", DEFAULT_MODULE)),
     )
 
 
@@ -130,12 +144,26 @@ def resolve_target(target: str, key: str, trusted: bool = True) -> type:
     return obj
 
 
-def build_model(spec: ModelSpec, trusted: bool = True) -> VAE:
-    """The VAE a spec describes, freshly initialised (torch's global RNG draws the weights).
+MODULES: dict[str, type[VAE] | type[InfoGAN]] = {"vae": VAE, "infogan": InfoGAN}
+"""The module kinds a spec can name (``ModelSpec.module``)."""
+
+
+def build_model(spec: ModelSpec, trusted: bool = True) -> pl.LightningModule:
+    """The module a spec describes, freshly initialised (torch's global RNG draws the
+    weights): a :class:`VAE` or an :class:`InfoGAN`, by ``spec.module``.
 
     ``trusted=False`` for a spec read from a file (see :func:`build`)."""
+    if spec.module not in MODULES:
+        raise ModelSpecError(f"module {spec.module!r} is not one of {sorted(MODULES)}")
     net = build({**spec.net, "observation_shape": list(spec.observation_shape)}, "net", trusted)
-    model = VAE(
+    module_cls = MODULES[spec.module]
+    if (module_cls is InfoGAN) != isinstance(net, GANNet):
+        raise ModelSpecError(
+            f"net._target_={spec.net.get('_target_')!r} does not fit model kind "
+            f"{spec.module!r}: InfoGANs need a GAN net (net=gan_conv, net=gan_mlp), VAEs an "
+            f"encoder/decoder net (net=conv, net=mlp)"
+        )
+    model = module_cls(
         net=net,
         objective=build(spec.objective, "model", trusted),
         likelihood=build(spec.likelihood, "likelihood", trusted),
@@ -145,7 +173,7 @@ def build_model(spec: ModelSpec, trusted: bool = True) -> VAE:
     return model
 
 
-def load_model(checkpoint: str | Path) -> VAE:
+def load_model(checkpoint: str | Path) -> pl.LightningModule:
     """Rebuild the model stored in ``checkpoint`` (weights_only; eval mode, on the CPU)."""
     path = Path(checkpoint)
     ckpt = read_checkpoint(path)

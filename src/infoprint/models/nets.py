@@ -25,18 +25,74 @@ from torch import nn
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
 
 
-def _activation(name: str) -> type[nn.Module]:
+def activation_layer(name: str) -> type[nn.Module]:
     if name not in _ACTIVATIONS:
         raise ValueError(f"net.activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
     return _ACTIVATIONS[name]
 
 
-def mlp(widths: Sequence[int], activation: Callable[[], nn.Module], out: int) -> nn.Sequential:
-    """Linear layers through ``widths`` with ``activation`` after each, then a linear ``out``."""
+def mlp_features(widths: Sequence[int], activation: Callable[[], nn.Module]) -> list[nn.Module]:
+    """Linear layers through ``widths`` with ``activation`` after each."""
     layers: list[nn.Module] = []
     for a, b in itertools.pairwise(widths):
         layers += [nn.Linear(a, b), activation()]
-    return nn.Sequential(*layers, nn.Linear(widths[-1], out))
+    return layers
+
+
+def mlp(widths: Sequence[int], activation: Callable[[], nn.Module], out: int) -> nn.Sequential:
+    """Linear layers through ``widths`` with ``activation`` after each, then a linear ``out``."""
+    return nn.Sequential(*mlp_features(widths, activation), nn.Linear(widths[-1], out))
+
+
+def check_square_image(observation_shape: Sequence[int], net: str) -> tuple[int, int]:
+    """(channels, side) of a square image shape whose side is a multiple of 16."""
+    if len(observation_shape) != 3 or observation_shape[1] != observation_shape[2]:
+        raise ValueError(
+            f"net={net} needs square images [C, S, S], got observation_shape "
+            f"{tuple(observation_shape)}; use an MLP net (net=mlp, net=gan_mlp) for other shapes"
+        )
+    channels, side = int(observation_shape[0]), int(observation_shape[1])
+    if side % 16 or side < 16:
+        raise ValueError(f"net={net} needs an image side that is a multiple of 16, got {side}")
+    return channels, side
+
+
+def conv_features(
+    channels: int, side: int, activation: Callable[[], nn.Module] = nn.ReLU
+) -> list[nn.Module]:
+    """disentanglement_lib's conv encoder up to its fc 256 layer and activation."""
+    return [
+        nn.Conv2d(channels, 32, 4, 2, 1), activation(),
+        nn.Conv2d(32, 32, 4, 2, 1), activation(),
+        nn.Conv2d(32, 64, 2, 2), activation(),
+        nn.Conv2d(64, 64, 2, 2), activation(),
+        nn.Flatten(),
+        nn.Linear(64 * (side // 16) ** 2, 256), activation(),
+    ]  # fmt: skip
+
+
+def deconv_decoder(
+    inputs: int, channels: int, side: int, batch_norm: bool = False
+) -> tuple[nn.Sequential, nn.Sequential]:
+    """disentanglement_lib's deconv decoder: (fc part, transposed-conv part); the fc part's
+    output is viewed as [64, side/16, side/16] between them. ``batch_norm`` puts batch
+    normalisation before every hidden activation (a DCGAN generator, Radford et al. 2016)."""
+    features = 64 * (side // 16) ** 2
+
+    def hidden(layer: nn.Module, width: int, norm: type[nn.Module]) -> list[nn.Module]:
+        return [layer, norm(width), nn.ReLU()] if batch_norm else [layer, nn.ReLU()]
+
+    fc = nn.Sequential(
+        *hidden(nn.Linear(inputs, 256), 256, nn.BatchNorm1d),
+        *hidden(nn.Linear(256, features), features, nn.BatchNorm1d),
+    )
+    conv = nn.Sequential(
+        *hidden(nn.ConvTranspose2d(64, 64, 4, 2, 1), 64, nn.BatchNorm2d),
+        *hidden(nn.ConvTranspose2d(64, 32, 4, 2, 1), 32, nn.BatchNorm2d),
+        *hidden(nn.ConvTranspose2d(32, 32, 4, 2, 1), 32, nn.BatchNorm2d),
+        nn.ConvTranspose2d(32, channels, 4, 2, 1),
+    )
+    return fc, conv
 
 
 class ConvNet(nn.Module):
@@ -44,38 +100,14 @@ class ConvNet(nn.Module):
 
     def __init__(self, observation_shape: Sequence[int], latent_dim: int = 10) -> None:
         super().__init__()
-        if len(observation_shape) != 3 or observation_shape[1] != observation_shape[2]:
-            raise ValueError(
-                f"net=conv needs square images [C, S, S], got observation_shape "
-                f"{tuple(observation_shape)}; use net=mlp for other shapes"
-            )
-        channels, side = int(observation_shape[0]), int(observation_shape[1])
-        if side % 16 or side < 16:
-            raise ValueError(f"net=conv needs an image side that is a multiple of 16, got {side}")
+        channels, side = check_square_image(observation_shape, "conv")
         if latent_dim < 1:
             raise ValueError(f"net.latent_dim must be >= 1, got {latent_dim}")
         self.observation_shape = (channels, side, side)
         self.latent_dim = latent_dim
         self._feature_side = side // 16
-        features = 64 * self._feature_side**2
-        self.encoder = nn.Sequential(
-            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(32, 64, 2, 2), nn.ReLU(),
-            nn.Conv2d(64, 64, 2, 2), nn.ReLU(),
-            nn.Flatten(),
-            nn.Linear(features, 256), nn.ReLU(),
-            nn.Linear(256, 2 * latent_dim),
-        )  # fmt: skip
-        self.decoder_fc = nn.Sequential(
-            nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, features), nn.ReLU()
-        )
-        self.decoder_conv = nn.Sequential(
-            nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),
-            nn.ConvTranspose2d(32, channels, 4, 2, 1),
-        )  # fmt: skip
+        self.encoder = nn.Sequential(*conv_features(channels, side), nn.Linear(256, 2 * latent_dim))
+        self.decoder_fc, self.decoder_conv = deconv_decoder(latent_dim, channels, side)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
@@ -101,7 +133,7 @@ class MLPNet(nn.Module):
             raise ValueError(f"net.latent_dim must be >= 1, got {latent_dim}")
         if not hidden or any(int(h) < 1 for h in hidden):
             raise ValueError(f"net.hidden must be a non-empty list of widths, got {hidden}")
-        act = _activation(activation)
+        act = activation_layer(activation)
         self.observation_shape = tuple(int(s) for s in observation_shape)
         self.latent_dim = latent_dim
         size = int(torch.tensor(self.observation_shape).prod())

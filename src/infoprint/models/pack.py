@@ -61,8 +61,10 @@ class _Loss(nn.Module):
         return result.loss, result.logs
 
 
-def check_packable(model: VAE) -> None:
+def check_packable(model: nn.Module) -> None:
     """Raise :class:`PackError` naming why ``model`` cannot be a pack member."""
+    if not isinstance(model, VAE):
+        raise PackError(f"{type(model).__name__} is not a VAE; packs train only VAEs: use pack=1")
     if isinstance(model.objective, AdversarialObjective):
         raise PackError(
             f"model={model.objective.name} trains a network of its own with its own optimiser "

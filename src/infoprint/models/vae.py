@@ -129,15 +129,13 @@ class VAE(pl.LightningModule):
         self.manual_backward(adversary_loss)
         # Through the strategy (precision plugin included) but not LightningOptimizer.step,
         # which would advance global_step a second time.
-        self.trainer.strategy.optimizer_step(adversary_optimizer.optimizer, closure=_no_closure)
+        self.trainer.strategy.optimizer_step(adversary_optimizer.optimizer, closure=no_closure)
         logs |= {f"train/{k}": v.detach() for k, v in adversary_logs.items()}
         self._log(logs, x.shape[0], step)
         return None
 
     def _log(self, logs: Logs, batch_size: int, step: int) -> None:
-        """Log at ``step`` if Lightning's loggers write it (its ``should_update_logs`` rule)."""
-        if (step + 1) % self.trainer.log_every_n_steps == 0:
-            self.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
+        log_when_written(self, logs, batch_size, step)
 
     def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
         vae = self.optim(self.net.parameters())
@@ -157,10 +155,16 @@ def check_finite(logs: Logs, step: int, member: str = "") -> None:
         )
 
 
+def log_when_written(module: pl.LightningModule, logs: Logs, batch_size: int, step: int) -> None:
+    """Log at ``step`` if Lightning's loggers write it (its ``should_update_logs`` rule)."""
+    if (step + 1) % module.trainer.log_every_n_steps == 0:
+        module.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
+
+
 def _default_optim(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     """disentanglement_lib's optimiser: Adam(1e-4, betas (0.9, 0.999))."""
     return torch.optim.Adam(params, lr=1e-4)
 
 
-def _no_closure() -> None:
+def no_closure() -> None:
     """Manual optimisation has already run backward; the optimiser needs no closure."""

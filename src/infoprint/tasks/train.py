@@ -37,7 +37,6 @@ from pytorch_lightning.loggers import Logger, WandbLogger
 
 from infoprint import tracking
 from infoprint.models.builder import build_model, model_spec
-from infoprint.models.vae import VAE
 from infoprint.run.context import RunContext, git_commit, new_run_id
 from infoprint.run.directory import Attempt, RunDirectory
 from infoprint.run.metrics_log import MetricsLog
@@ -66,7 +65,7 @@ def _hyperparameters(spec_objective: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec_objective.items() if not k.startswith("_")}
 
 
-def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, VAE, RunContext]:
+def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, RunContext]:
     """The data module, the freshly initialised model and the run's context."""
     datamodule = instantiate(cfg.data, seed=cfg.seed)
     dataset = datamodule.dataset
