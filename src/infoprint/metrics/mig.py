@@ -118,7 +118,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -551,35 +551,48 @@ class _Prepared:
         return self.mi
 
 
-def _prepare(
-    codes: np.ndarray,
-    factors: np.ndarray,
-    estimator: Estimator,
-    num_bins: int,
-    n_neighbors: int,
-    random_state: int | None,
-    entropy_estimator: EntropyEstimator,
-    convention: Convention = "infoprint",
-) -> _Prepared:
-    if convention not in ("infoprint", "latte"):
-        raise ValueError(f"convention must be 'infoprint' or 'latte'; got {convention!r}")
+@dataclass(frozen=True)
+class MIGOptions:
+    """The estimators and convention shared by the MIG family (see ``_OPTIONS_DOC``)."""
+
+    estimator: Estimator = "histogram"
+    num_bins: int = 20
+    n_neighbors: int = 3
+    random_state: int | None = 0
+    entropy_estimator: EntropyEstimator = "plugin"
+    convention: Convention = "infoprint"
+
+    def __post_init__(self) -> None:
+        if self.convention not in ("infoprint", "latte"):
+            raise ValueError(f"convention must be 'infoprint' or 'latte'; got {self.convention!r}")
+
+
+def _prepare(codes: np.ndarray, factors: np.ndarray, o: MIGOptions) -> _Prepared:
     codes, factors = check_codes_factors(codes, factors)
     mi = mutual_info_matrix(
         codes,
         factors,
-        estimator=estimator,
-        num_bins=num_bins,
-        n_neighbors=n_neighbors,
-        random_state=random_state,
+        estimator=o.estimator,
+        num_bins=o.num_bins,
+        n_neighbors=o.n_neighbors,
+        random_state=o.random_state,
     )
     h = factor_entropies(
         factors,
-        entropy_estimator=entropy_estimator,
-        n_neighbors=n_neighbors,
-        random_state=random_state,
+        entropy_estimator=o.entropy_estimator,
+        n_neighbors=o.n_neighbors,
+        random_state=o.random_state,
     )
     return _Prepared(
-        codes, mi, h, factors, estimator, entropy_estimator, n_neighbors, random_state, convention
+        codes,
+        mi,
+        h,
+        factors,
+        o.estimator,
+        o.entropy_estimator,
+        o.n_neighbors,
+        o.random_state,
+        o.convention,
     )
 
 
@@ -597,12 +610,7 @@ def mig(
     factors: np.ndarray,
     *,
     reg_dim: RegDim = None,
-    estimator: Estimator = "histogram",
-    num_bins: int = 20,
-    n_neighbors: int = 3,
-    random_state: int | None = 0,
-    entropy_estimator: EntropyEstimator = "plugin",
-    convention: Convention = "infoprint",
+    **options: Any,
 ) -> float:
     """Mutual Information Gap (Chen et al. 2018): mean over factors of the normalised gap.
 
@@ -611,16 +619,7 @@ def mig(
     the default 20-bin histogram estimator this is disentanglement_lib's ``compute_mig``.
     ``reg_dim=None`` is the plain MIG.
     """
-    p = _prepare(
-        codes,
-        factors,
-        estimator,
-        num_bins,
-        n_neighbors,
-        random_state,
-        entropy_estimator,
-        convention,
-    )
+    p = _prepare(codes, factors, MIGOptions(**options))
     return _mean(mig_scores(p.mi, p.entropies, resolve_reg_dim(p.mi, reg_dim, fill=False)))
 
 
@@ -629,12 +628,7 @@ def dmig(
     factors: np.ndarray,
     *,
     reg_dim: RegDim = None,
-    estimator: Estimator = "histogram",
-    num_bins: int = 20,
-    n_neighbors: int = 3,
-    random_state: int | None = 0,
-    entropy_estimator: EntropyEstimator = "plugin",
-    convention: Convention = "infoprint",
+    **options: Any,
 ) -> float:
     """Dependency-aware MIG (latte-metrics' ``dmig``), mean over factors.
 
@@ -642,19 +636,10 @@ def dmig(
     ``k = argmax_{n != j} I(a_i; z_n)``, ``a_l`` the factor regularised by ``z_k`` (or
     ``H(a_i)`` if none). ``reg_dim=None`` -> ``range(K)``; ``"auto"`` -> argmax-MI latents.
     """
-    p = _prepare(
-        codes,
-        factors,
-        estimator,
-        num_bins,
-        n_neighbors,
-        random_state,
-        entropy_estimator,
-        convention,
-    )
+    p = _prepare(codes, factors, MIGOptions(**options))
     reg = resolve_reg_dim(p.mi, reg_dim, fill=True)
     assert reg is not None
-    return _mean(dmig_scores(p.mi, p.entropies, p.conditional(), reg, convention))
+    return _mean(dmig_scores(p.mi, p.entropies, p.conditional(), reg, p.convention))
 
 
 def dlig(
@@ -662,12 +647,7 @@ def dlig(
     factors: np.ndarray,
     *,
     reg_dim: RegDim = None,
-    estimator: Estimator = "histogram",
-    num_bins: int = 20,
-    n_neighbors: int = 3,
-    random_state: int | None = 0,
-    entropy_estimator: EntropyEstimator = "plugin",
-    convention: Convention = "infoprint",
+    **options: Any,
 ) -> float:
     """Dependency-aware latent information gap (latte-metrics' ``dlig``), mean over latents.
 
@@ -675,19 +655,10 @@ def dlig(
     ``(I(a_i; z_d) - I(a_l; z_d)) / H(a_i | a_l)``, ``l = argmax_{m != i} I(a_m; z_d)``.
     ``reg_dim=None`` -> ``range(K)``; ``"auto"`` -> argmax-MI latents. Needs K >= 2.
     """
-    p = _prepare(
-        codes,
-        factors,
-        estimator,
-        num_bins,
-        n_neighbors,
-        random_state,
-        entropy_estimator,
-        convention,
-    )
+    p = _prepare(codes, factors, MIGOptions(**options))
     reg = resolve_reg_dim(p.mi, reg_dim, fill=True)
     assert reg is not None
-    return _mean(dlig_scores(p.dlig_mi(reg), p.conditional(), reg, convention))
+    return _mean(dlig_scores(p.dlig_mi(reg), p.conditional(), reg, p.convention))
 
 
 def xmig(
@@ -695,12 +666,7 @@ def xmig(
     factors: np.ndarray,
     *,
     reg_dim: RegDim = None,
-    estimator: Estimator = "histogram",
-    num_bins: int = 20,
-    n_neighbors: int = 3,
-    random_state: int | None = 0,
-    entropy_estimator: EntropyEstimator = "plugin",
-    convention: Convention = "infoprint",
+    **options: Any,
 ) -> float:
     """Dependency-blind MIG (latte-metrics' ``xmig``), mean over factors.
 
@@ -708,16 +674,7 @@ def xmig(
     ``j = reg_dim[i]``. ``reg_dim=None`` -> ``range(K)``; ``"auto"`` -> argmax-MI latents.
     Needs a latent outside ``reg_dim``.
     """
-    p = _prepare(
-        codes,
-        factors,
-        estimator,
-        num_bins,
-        n_neighbors,
-        random_state,
-        entropy_estimator,
-        convention,
-    )
+    p = _prepare(codes, factors, MIGOptions(**options))
     reg = resolve_reg_dim(p.mi, reg_dim, fill=True)
     assert reg is not None
     return _mean(xmig_scores(p.mi, p.entropies, reg))
@@ -757,12 +714,7 @@ def mig_family(
     p = _prepare(
         codes,
         factors,
-        estimator,
-        num_bins,
-        n_neighbors,
-        random_state,
-        entropy_estimator,
-        convention,
+        MIGOptions(estimator, num_bins, n_neighbors, random_state, entropy_estimator, convention),
     )
     mi, h = p.mi, p.entropies
     d, k = mi.shape
