@@ -71,7 +71,10 @@ class TrainingCourse:
 
     @property
     def least_agreement_step(self) -> int:
-        return int(self.steps[int(np.argmin(self.pair_quantiles("nmi")[:, 1]))])
+        """The step where repeat runs differ most: the highest median VI over run pairs
+        (early in training, when the posteriors still sit on the prior, NMI is 0 for lack
+        of information, not for disagreement; VI is 0 there)."""
+        return int(self.steps[int(np.argmax(self.pair_quantiles("vi")[:, 1]))])
 
 
 def load_series(fingerprints: Sequence[Fingerprint]) -> tuple[dict[str, SnapshotSeries], list[str]]:
