@@ -8,7 +8,7 @@ at the steps every run has, per ensemble:
 - each run's per-channel information against step;
 - whole-latent-space NMI and VI between every pair of runs at every step (Monte Carlo,
   Sec. 4.3, with standard errors): median and quartiles over run pairs, and the step of
-  least agreement (lowest median NMI);
+  least agreement (highest median VI);
 - the channel structure at every step: channels kept (information ≥ threshold), OPTICS
   hotspots on −ln NMI, the fraction of kept channels in hotspots;
 - for every final NMI hotspot, the first step at which its member channels agree: the mean
