@@ -14,9 +14,10 @@ from infoprint.analysis.training import TrainingCourse
 
 
 def _log_x(ax, steps: np.ndarray) -> None:
-    ax.set_xscale(
-        "symlog", linthresh=max(1.0, float(steps[steps > 0].min()) if (steps > 0).any() else 1.0)
-    )
+    """Log-like step axis that keeps step 0: linear up to the first snapshot after 0."""
+    first = float(steps[steps > 0].min()) if (steps > 0).any() else 1.0
+    ax.set_xscale("symlog", linthresh=max(1.0, first))
+    ax.set_xlim(0, float(steps.max()) * 1.2 if len(steps) else 1.0)
     ax.set_xlabel("training step")
 
 
