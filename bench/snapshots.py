@@ -6,6 +6,10 @@ of ``--probe`` points) for ``--steps`` steps, once with ``fingerprint.every_n_st
 ``--repeats`` rounds in this process; prints the wall and CPU time of each and the
 overhead ratio. Run on a quiet machine (the load is printed).
 
+It first times the two parts directly, interleaved (a training step of the demo model,
+one snapshot: encode the probe set, information per channel, append and save the series),
+which on a shared machine is steadier than two whole runs; ``--repeats 0`` stops there.
+
     python bench/snapshots.py [--steps 2000] [--every 1000] [--probe 500] [--repeats 2]
 """
 
@@ -49,6 +53,58 @@ def run(out: Path, steps: int, every: int, probe: int) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def component_costs(probe_size: int, every: int, rounds: int = 5) -> None:
+    """Median time of a training step and of one snapshot, interleaved, one thread."""
+    import numpy as np
+    import torch
+
+    from infoprint.data.sprites import ProceduralSprites
+    from infoprint.fingerprint.capture import channel_information, model_encoder
+    from infoprint.fingerprint.probe import select_probe_set
+    from infoprint.fingerprint.snapshots import SnapshotSeries
+    from infoprint.models.builder import build_model, model_spec
+    from infoprint.models.inference import encode_in_batches, evaluating
+
+    torch.set_num_threads(1)
+    data = ProceduralSprites(resolution=32)
+    model = build_model(
+        model_spec(
+            {"_target_": "infoprint.models.objectives.BetaVAE", "beta": 4.0},
+            {"_target_": "infoprint.models.nets.ConvNet", "latent_dim": 10},
+            {"_target_": "infoprint.models.likelihoods.Bernoulli"},
+            {"_target_": "torch.optim.Adam", "lr": 1e-3},
+            (1, 32, 32),
+            len(data),
+        )
+    )
+    probe = select_probe_set(data, probe_size, 0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batch = torch.from_numpy(np.stack([data[i][0] for i in range(64)]))
+    series = SnapshotSeries.empty(probe.digest, probe_size, 10)
+    out = Path(tempfile.mkdtemp())
+    steps, snapshots = [], []
+    for k in range(rounds):
+        started = time.perf_counter()
+        for _ in range(50):
+            optimizer.zero_grad()
+            model.step_loss(batch, 0).loss.backward()
+            optimizer.step()
+        steps.append((time.perf_counter() - started) / 50)
+        started = time.perf_counter()
+        encode, device = model_encoder(model)
+        with evaluating(model):
+            mu, logvar = encode_in_batches(encode, probe.images, device, 500)
+        channel_information(mu, logvar)
+        series.append(k, mu, logvar)
+        series.save(out)
+        snapshots.append(time.perf_counter() - started)
+    step, snapshot = statistics.median(steps), statistics.median(snapshots)
+    print(
+        f"training step {step * 1e3:.1f} ms, snapshot {snapshot * 1e3:.0f} ms: a snapshot "
+        f"every {every} steps costs {snapshot / (every * step) * 100:.2f} % of training"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
@@ -58,6 +114,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.INFO)
     print(f"load average before {os.getloadavg()}")
+    component_costs(args.probe, args.every)
+    if args.repeats == 0:
+        return
     times: dict[str, list[tuple[float, float]]] = {"without": [], "with": []}
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.repeats):
