@@ -61,20 +61,20 @@ def write_dlib_model(folder: Path) -> None:
         tf.keras.layers.Flatten(),
         tf.keras.layers.Dense(256, activation="relu"),
     ]
-    means, logvars = tf.keras.layers.Dense(10), tf.keras.layers.Dense(10)
 
     class Encoder(tf.Module):
         def __init__(self) -> None:
             super().__init__()
             self.body = tf.keras.Sequential(layers)
             self.body.build([None, 64, 64, 1])
-            means.build([None, 256])
-            logvars.build([None, 256])
+            self.means, self.logvars = tf.keras.layers.Dense(10), tf.keras.layers.Dense(10)
+            self.means.build([None, 256])
+            self.logvars.build([None, 256])
 
         @tf.function(input_signature=[tf.TensorSpec([None, 64, 64, 1], tf.float32)])
         def encode(self, images):
             h = self.body(images)
-            return {"mean": means(h), "logvar": logvars(h)}
+            return {"mean": self.means(h), "logvar": self.logvars(h)}
 
     module = Encoder()
     tf.saved_model.save(

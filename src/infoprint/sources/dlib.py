@@ -278,7 +278,7 @@ def load_tfhub_encoder(module: Path) -> Encoder:
                 f"{images.shape[-1]}"
             )
         out = signature(images=tf.constant(images))
-        mu, logvar = (torch.from_numpy(np.asarray(out[k])) for k in ("mean", "logvar"))
+        mu, logvar = (torch.from_numpy(np.array(out[k])) for k in ("mean", "logvar"))
         if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[0] != images.shape[0]:
             raise ModelError(
                 f"{module}: mean {tuple(mu.shape)} and logvar {tuple(logvar.shape)} "
