@@ -207,25 +207,24 @@ def test_bad_values_fail_before_any_work_naming_the_key(tmp_path, override, mess
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("*.npz"))
 
 
-def test_two_unnamed_sweeps_started_together_do_not_collide(tmp_path):
-    args = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        "-m",
-        *TINY,
-        "logger=none",
-        "trainer.max_steps=5",
-        "seed=0",
-    ]
+def run_twice_at_once(script: str, args: list[str], cwd: Path) -> None:
+    """Start ``script`` twice at the same moment and require both to succeed."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, str(ROOT / script), *args]
     procs = [
         subprocess.Popen(
-            args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         for _ in range(2)
     ]
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
+
+
+def test_two_unnamed_sweeps_started_together_do_not_collide(tmp_path):
+    run_twice_at_once(
+        "train.py", ["-m", *TINY, "logger=none", "trainer.max_steps=5", "seed=0"], tmp_path
+    )
     sweeps = sorted((tmp_path / "multirun").iterdir())
     assert len(sweeps) == 2
     ids = {json.loads((s / "0" / "run.json").read_text())["run_id"] for s in sweeps}
@@ -236,22 +235,12 @@ def test_two_analyses_of_one_sweep_at_once(tmp_path):
     for job in range(4):
         make_fingerprint(n=40, d=3, seed=job, run_id=f"run{job}").save(tmp_path / "s" / str(job))
     args = [
-        sys.executable,
-        str(ROOT / "analyze.py"),
         f"source.path={tmp_path / 's'}",
         "logger=none",
         "traversals.enabled=false",
         "hotspot_fusion.enabled=false",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    procs = [
-        subprocess.Popen(
-            args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        for _ in range(2)
-    ]
-    for p in procs:
-        assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
+    run_twice_at_once("analyze.py", args, tmp_path)
     outputs = sorted((tmp_path / "analysis").iterdir())
     assert len(outputs) == 2  # each its own folder, neither overwrote the other
     for out in outputs:
