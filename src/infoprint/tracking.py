@@ -34,20 +34,15 @@ FINGERPRINT_ARTIFACT_TYPE = "fingerprint"
 
 def start_run(
     *,
-    project: str,
-    entity: str | None,
     mode: str,
     directory: Path,
     run_id: str | None,
-    name: str,
-    group: str,
-    job_type: str,
-    config: dict[str, Any],
-    tags: list[str] | None = None,
     supersede_earlier: bool = False,
+    **identity: Any,
 ) -> Any:
     """Start a W&B run (or return None for ``mode=disabled``) with its files in ``directory``.
 
+    ``identity``: ``wandb.init``'s project, entity, name, group, job_type, config and tags.
     ``supersede_earlier`` (a resumed job): earlier offline runs in ``directory/wandb`` are
     renamed ``superseded-offline-run-*`` first.
     """
@@ -61,19 +56,14 @@ def start_run(
     directory.mkdir(parents=True, exist_ok=True)
     if supersede_earlier:
         supersede_offline_runs(directory / WANDB_DIR)
+    settings = wandb.Settings(console="off", silent=True, x_disable_stats=True)
     run = wandb.init(
-        project=project,
-        entity=entity,
         mode=mode,
         dir=str(directory),
         id=run_id,
-        name=name,
-        group=group,
-        job_type=job_type,
-        config=config,
-        tags=tags,
         reinit="finish_previous",
-        settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
+        settings=settings,
+        **identity,
     )
     run.define_metric("trainer/global_step")
     run.define_metric("*", step_metric="trainer/global_step", step_sync=True)

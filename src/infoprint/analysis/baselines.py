@@ -101,11 +101,12 @@ def agreement_table(result: BaselineComparison) -> Table:
         ]
         for name in with_nmi
     ]
+    columns = ["measure", "kind", "mean_over_pairs", "rho_with_nmi", "rho_with_neg_vi"]
     return Table(
-        name="baselines",
-        title="other similarity measures against NMI and VI",
-        columns=["measure", "kind", "mean_over_pairs", "rho_with_nmi", "rho_with_neg_vi"],
-        rows=rows,
+        "baselines",
+        "other similarity measures against NMI and VI",
+        columns,
+        rows,
         caption=(
             "Each measure between every pair of runs (whole latent spaces on the probe set): "
             "its mean over pairs, and Spearman ρ with the whole-space Monte Carlo NMI and −VI "

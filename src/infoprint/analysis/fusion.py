@@ -311,25 +311,15 @@ def fuse_ensemble(
 
 
 def fuse_channels(
-    fingerprints: Sequence[Fingerprint],
-    members: Sequence[tuple[str, int]],
-    *,
-    objective: str = "exp_neg_vi",
-    dim: int = 2,
-    steps: int = 300,
-    lr: float = 0.02,
-    optimizer: str = "adam",
-    init: str = "spectral",
-    init_scale: float | None = None,
-    seed: int = 0,
-    device: str = "auto",
-    dtype: torch.dtype = torch.float32,
+    fingerprints: Sequence[Fingerprint], members: Sequence[tuple[str, int]], **options: Any
 ) -> FusedSpace:
     """Fuse chosen channels ``[(run_id, channel), ...]`` of a sweep, e.g. one hotspot's.
 
-    Murphy, Dillavou & Bassett (TMLR 2025), Sec. 4.4; options as in
-    :func:`infoprint.info.fuse`. A hotspot's members are ``(run_id, job, channel)``:
-    pass ``[(run, channel) for run, _, channel in hotspot.members]``.
+    Murphy, Dillavou & Bassett (TMLR 2025), Sec. 4.4; ``options`` are the keyword
+    arguments of :func:`infoprint.info.fuse` (objective, dim, steps, lr, optimizer, init,
+    init_scale, seed, device, dtype), with its defaults. A hotspot's members are
+    ``(run_id, job, channel)``: pass ``[(run, channel) for run, _, channel in
+    hotspot.members]``.
     """
     check_compatible(fingerprints)
     if not members:
@@ -349,19 +339,7 @@ def fuse_channels(
         columns.append((fp.mu[:, channel], fp.logvar[:, channel]))
     mu = np.stack([c[0] for c in columns], axis=1)
     logvar = np.stack([c[1] for c in columns], axis=1)
-    return fuse(
-        GaussianChannels(mu, logvar),
-        objective=objective,
-        dim=dim,
-        steps=steps,
-        lr=lr,
-        optimizer=optimizer,
-        init=init,
-        init_scale=init_scale,
-        seed=seed,
-        device=device,
-        dtype=dtype,
-    )
+    return fuse(GaussianChannels(mu, logvar), **options)
 
 
 def fusion_rows(result: FusionResult) -> list[list[object]]:
@@ -400,11 +378,12 @@ def fusion_summary(result: FusionResult) -> dict[str, object]:
 
 def fusion_table(result: FusionResult) -> Table:
     """Every fused sub-ensemble: objective, size, repeat, members and scores."""
+    columns = FUSION_COLUMNS
     return Table(
-        name="fusion",
-        title="fused sub-ensembles",
-        columns=FUSION_COLUMNS,
-        rows=fusion_rows(result),
+        "fusion",
+        "fused sub-ensembles",
+        columns,
+        fusion_rows(result),
         caption=(
             "One row per fused sub-ensemble (paper Sec. 4.4): size = runs drawn, n members = "
             "their channels above the information threshold, continuity = largest "

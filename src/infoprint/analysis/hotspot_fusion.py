@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,30 +70,22 @@ def fuse_hotspots(
     found: Sequence[Hotspot],
     *,
     measure: str = "nmi",
-    objective: str = "exp_neg_vi",
     dim: int = 1,
-    steps: int = 300,
-    lr: float = 0.02,
     device: str = "auto",
     dtype: torch.dtype = torch.float32,
+    **fusion: Any,
 ) -> list[HotspotFusion]:
-    """Fuse the members of every hotspot of ``measure``; options of :func:`infoprint.info.fuse`."""
+    """Fuse the members of every hotspot of ``measure`` into ``dim`` dimensions; ``fusion``
+    are the other keyword arguments of :func:`infoprint.info.fuse` (objective, steps, lr,
+    ...), with its defaults."""
     factors, names = fingerprints[0].factors, list(fingerprints[0].factor_names)
     truth = DiscreteChannels(factors) if factors is not None and factors.shape[1] else None
     fused = []
     for hotspot in found:
         if hotspot.measure != measure:
             continue
-        space = fuse_channels(
-            fingerprints,
-            [(run, channel) for run, _, channel in hotspot.members],
-            objective=objective,
-            dim=dim,
-            steps=steps,
-            lr=lr,
-            device=device,
-            dtype=dtype,
-        )
+        members = [(run, channel) for run, _, channel in hotspot.members]
+        space = fuse_channels(fingerprints, members, dim=dim, device=device, dtype=dtype, **fusion)
         factor_nmi = best = None
         if truth is not None:
             spaces = GaussianSpaces(space.mu[None], space.logvar[None])

@@ -105,6 +105,13 @@ def run_metrics(context: AnalysisContext) -> StepResult:
     return result
 
 
+_WHOLE_CAPTION = (
+    "Whole latent spaces of the runs compared, run by run: NMI (left, 1 = the same "
+    "information) and VI (right, bits, 0 = the same), Monte Carlo estimates; small "
+    "ensembles show each value ± its standard error."
+)
+
+
 def whole_space(context: AnalysisContext) -> StepResult:
     """Run × run NMI and VI of whole latent spaces, Monte Carlo (paper Sec. 4.3)."""
     options = context.options
@@ -116,14 +123,10 @@ def whole_space(context: AnalysisContext) -> StepResult:
         device=options.device,
         memory_budget=options.memory_budget,
     )
-    caption = (
-        "Whole latent spaces of the runs compared, run by run: NMI (left, 1 = the same "
-        "information) and VI (right, bits, 0 = the same), Monte Carlo estimates; small "
-        "ensembles show each value ± its standard error."
-    )
+    figure = context.figure(whole_space_figure(compared), "whole_space.png", _WHOLE_CAPTION)
     return StepResult(
         files={"whole_space": write_whole_space(context.out, compared)},
-        figures=[context.figure(whole_space_figure(compared), "whole_space.png", caption)],
+        figures=[figure],
         section={
             "sample": compared.sample,
             "n_points": compared.n_points,

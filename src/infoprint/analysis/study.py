@@ -205,11 +205,12 @@ def links_table(links: HotspotLinks) -> Table:
         for j, (ens_b, hot_b) in enumerate(links.labels):
             if ens_a != ens_b:
                 rows.append([ens_a, hot_a, ens_b, hot_b, float(links.nmi[i, j])])
+    columns = ["ensemble_a", "hotspot_a", "ensemble_b", "hotspot_b", "nmi"]
     return Table(
-        name="hotspot_links",
-        title="hotspots linked across ensembles",
-        columns=["ensemble_a", "hotspot_a", "ensemble_b", "hotspot_b", "nmi"],
-        rows=rows,
+        "hotspot_links",
+        "hotspots linked across ensembles",
+        columns,
+        rows,
         caption=(
             "Each NMI hotspot of one ensemble against each of another: NMI between their "
             "consensus channels (the hotspot's most central member) on the shared probe set. "

@@ -59,14 +59,10 @@ def _pad(mu: np.ndarray, cov: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarra
     return mu_p, cov_p
 
 
-def _objective(
-    mu_a: np.ndarray,
-    s_a: np.ndarray,
-    mu_b: np.ndarray,
-    s_b: np.ndarray,
-    t: np.ndarray,
-    alpha: float,
-) -> float:
+Array = np.ndarray
+
+
+def _objective(mu_a: Array, s_a: Array, mu_b: Array, s_b: Array, t: Array, alpha: float) -> float:
     """(1/N) Σ α‖μ_a − μ_b T‖² + (2 − α) B²; rows are points, T acts on the right.
 
     With the right action the aligned covariance is Tᵀ Σ_b T and its root Tᵀ S_b T. The
@@ -80,15 +76,15 @@ def _objective(
 
 
 def _align(
-    mu_a: np.ndarray,
-    s_a: np.ndarray,
-    mu_b: np.ndarray,
-    s_b: np.ndarray,
-    t: np.ndarray,
+    mu_a: Array,
+    s_a: Array,
+    mu_b: Array,
+    s_b: Array,
+    t: Array,
     alpha: float,
     n_iter: int,
     tol: float,
-) -> np.ndarray:
+) -> Array:
     """Alternating Procrustes from the start ``t``; returns the final alignment T."""
     wm, ws = np.sqrt(alpha), np.sqrt(2.0 - alpha)
     a = np.concatenate([wm * mu_a, ws * s_a.reshape(-1, s_a.shape[-1])])

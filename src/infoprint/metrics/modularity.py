@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from infoprint.metrics.beta_vae import Classifier, logistic_regression
-from infoprint.metrics.mig import Estimator, mutual_info_matrix
+from infoprint.metrics.mig import mutual_info_matrix
 from infoprint.metrics.sampling import check_codes_factors, split_train_test
 
 __all__ = ["explicitness", "modularity", "modularity_from_mi"]
@@ -71,25 +71,12 @@ def modularity_from_mi(mi: np.ndarray) -> float:
     return float(np.mean(score))
 
 
-def modularity(
-    codes: np.ndarray,
-    factors: np.ndarray,
-    *,
-    estimator: Estimator = "histogram",
-    num_bins: int = 20,
-    n_neighbors: int = 3,
-    random_state: int | None = 0,
-) -> float:
-    """Modularity score (module docstring); ``codes [N, d]``, ``factors [N, K]`` (int)."""
-    mi = mutual_info_matrix(
-        codes,
-        factors,
-        estimator=estimator,
-        num_bins=num_bins,
-        n_neighbors=n_neighbors,
-        random_state=random_state,
-    )
-    return modularity_from_mi(mi)
+def modularity(codes: np.ndarray, factors: np.ndarray, **estimate: Any) -> float:
+    """Modularity score (module docstring); ``codes [N, d]``, ``factors [N, K]`` (int);
+    ``estimate``: the MI estimator's options of
+    :func:`~infoprint.metrics.mig.mutual_info_matrix` (estimator "histogram" with
+    num_bins 20 by default, or "knn" with n_neighbors and random_state)."""
+    return modularity_from_mi(mutual_info_matrix(codes, factors, **estimate))
 
 
 def _macro_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:

@@ -36,11 +36,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from infoprint.models.gan_nets import GANNet
-from infoprint.models.likelihoods import Bernoulli, Likelihood
+from infoprint.models.likelihoods import Likelihood
 from infoprint.models.objectives import Logs, check_non_negative, gaussian_log_density
 from infoprint.models.vae import (
     NonFiniteLossError,
     OptimizerFactory,
+    hold_parts,
     log_when_written,
     no_closure,
 )
@@ -118,10 +119,7 @@ class InfoGAN(pl.LightningModule):
         optim: OptimizerFactory | None = None,
     ) -> None:
         super().__init__()
-        self.net = net
-        self.objective = objective
-        self.likelihood = likelihood if likelihood is not None else Bernoulli()
-        self.optim = optim if optim is not None else _default_generator_optim
+        hold_parts(self, net, objective, likelihood, optim or _default_generator_optim)
         self.automatic_optimization = False
 
     @property

@@ -59,10 +59,7 @@ class VAE(pl.LightningModule):
         optim: OptimizerFactory | None = None,
     ) -> None:
         super().__init__()
-        self.net = net
-        self.objective = objective
-        self.likelihood = likelihood if likelihood is not None else Bernoulli()
-        self.optim = optim if optim is not None else _default_optim
+        hold_parts(self, net, objective, likelihood, optim or _default_optim)
         self.automatic_optimization = not isinstance(objective, AdversarialObjective)
 
     @property
@@ -159,6 +156,21 @@ def log_when_written(module: pl.LightningModule, logs: Logs, batch_size: int, st
     """Log at ``step`` if Lightning's loggers write it (its ``should_update_logs`` rule)."""
     if (step + 1) % module.trainer.log_every_n_steps == 0:
         module.log_dict(logs, on_step=True, on_epoch=False, batch_size=batch_size)
+
+
+def hold_parts(
+    module: pl.LightningModule,
+    net: nn.Module,
+    objective: nn.Module,
+    likelihood: Likelihood | None,
+    optim: OptimizerFactory,
+) -> None:
+    """The parts every model module of the builder holds (VAE, InfoGAN): its net, objective,
+    likelihood (default Bernoulli) and optimiser factory."""
+    module.net = net
+    module.objective = objective
+    module.likelihood = likelihood if likelihood is not None else Bernoulli()
+    module.optim = optim
 
 
 def _default_optim(params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
