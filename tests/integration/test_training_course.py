@@ -41,19 +41,24 @@ def sweep(tmp_path_factory) -> Path:
     return root
 
 
-def test_the_course_of_training_is_analysed(sweep, tmp_path):
+def analyse(sweep: Path, out: Path, n_samples: int) -> dict:
+    """The default analysis of ``sweep`` into ``out`` (no W&B, no traversals)."""
     cfg = compose_config(
         "analyze",
         [
             f"source.path={sweep}",
             "logger=none",
             "traversals.enabled=false",
-            "training.n_samples=300",
+            f"training.n_samples={n_samples}",
         ],
     )
     with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path)
-    found = analyze(cfg)
+        cfg.paths.output_dir = str(out)
+    return analyze(cfg)
+
+
+def test_the_course_of_training_is_analysed(sweep, tmp_path):
+    found = analyse(sweep, tmp_path, n_samples=300)
     section = found["training"]
     assert section["runs_with_snapshots"] == 3 and section["steps"] == [0, 20, 40, 60]
     assert any("steps [10] not shared" in note for note in section["notes"])
@@ -84,18 +89,7 @@ def test_the_course_of_training_is_analysed(sweep, tmp_path):
 def test_runs_without_snapshots_beside_runs_with_them(sweep, tmp_path):
     (sweep / "1" / "snapshots.npz").rename(sweep / "1" / "snapshots.bak")
     try:
-        cfg = compose_config(
-            "analyze",
-            [
-                f"source.path={sweep}",
-                "logger=none",
-                "traversals.enabled=false",
-                "training.n_samples=100",
-            ],
-        )
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(tmp_path)
-        found = analyze(cfg)
+        found = analyse(sweep, tmp_path, n_samples=100)
     finally:
         (sweep / "1" / "snapshots.bak").rename(sweep / "1" / "snapshots.npz")
     assert found["n_runs"] == 3  # the final-fingerprint analysis uses every run

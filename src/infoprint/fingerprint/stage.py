@@ -87,18 +87,25 @@ def fingerprint_run(
 ) -> Fingerprint:
     """The run's fingerprint on ``probe``: from the cache, or encoded and saved there."""
     directory = record_directory(cache, run, probe)
-    try:
-        cached = Fingerprint.load(directory)
-        if cached.meta.get("provenance") == run.provenance:
-            log.info("fingerprint of %s from cache %s", run.run_id, directory)
-            return cached
-    except FingerprintError:
-        pass  # absent or stale: encode again
+    cached = _cached(directory, run)
+    if cached is not None:
+        log.info("fingerprint of %s from cache %s", run.run_id, directory)
+        return cached
     encode = run.load()
     with torch.no_grad():
         fingerprint = fingerprint_encoder(encode, probe, run.meta(), device, batch_size)
     fingerprint.save(directory)
     return fingerprint
+
+
+def _cached(directory: Path, run: ExternalRun) -> Fingerprint | None:
+    """The record in ``directory`` if it is this model's (same provenance, file digest
+    included); None when absent, unreadable or of another version of the model."""
+    try:
+        cached = Fingerprint.load(directory)
+    except FingerprintError:
+        return None
+    return cached if cached.meta.get("provenance") == run.provenance else None
 
 
 def check_outputs(mu: torch.Tensor, logvar: torch.Tensor, n: int, where: str) -> None:
