@@ -31,7 +31,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from infoprint.models.objectives import AdversarialObjective, Logs
-from infoprint.models.vae import VAE, check_finite
+from infoprint.models.vae import VAE, NonFiniteLossError, check_finite
 
 # Optimisers whose update of a parameter element depends only on that element's gradient
 # history (and a step count shared by all members): stacking is then exact.
@@ -49,6 +49,19 @@ class PackError(ValueError):
     """These models cannot be trained as one pack."""
 
 
+class MembersFailed(RuntimeError):
+    """Some members' losses are not finite at this step (no member was updated).
+
+    ``errors`` maps each failed member's index in the pack to its
+    :class:`~infoprint.models.vae.NonFiniteLossError`; :meth:`Pack.without` continues
+    with the others.
+    """
+
+    def __init__(self, errors: dict[int, Exception]) -> None:
+        super().__init__("; ".join(f"member {k}: {e}" for k, e in errors.items()))
+        self.errors = errors
+
+
 class _Loss(nn.Module):
     """``forward`` = the VAE's loss terms, so that ``functional_call`` can reach them."""
 
@@ -61,16 +74,24 @@ class _Loss(nn.Module):
         return result.loss, result.logs
 
 
+def check_packable_objective(objective: type) -> None:
+    """Raise :class:`PackError` naming why models of ``objective`` cannot be packed."""
+    if getattr(objective, "module", "vae") != "vae":
+        raise PackError(f"{objective.__name__} is not a VAE objective; packs train only VAEs: "
+                        f"use pack=1")  # fmt: skip
+    if issubclass(objective, AdversarialObjective):
+        raise PackError(
+            f"{objective.__name__} trains a network of its own with its own optimiser "
+            f"(an adversary updated on the same batch); packs train only objectives whose "
+            f"loss is one differentiable function of the VAE's parameters: use pack=1"
+        )
+
+
 def check_packable(model: nn.Module) -> None:
     """Raise :class:`PackError` naming why ``model`` cannot be a pack member."""
     if not isinstance(model, VAE):
         raise PackError(f"{type(model).__name__} is not a VAE; packs train only VAEs: use pack=1")
-    if isinstance(model.objective, AdversarialObjective):
-        raise PackError(
-            f"model={model.objective.name} trains a network of its own with its own optimiser "
-            f"(an adversary updated on the same batch); packs train only objectives whose "
-            f"loss is one differentiable function of the VAE's parameters: use pack=1"
-        )
+    check_packable_objective(type(model.objective))
 
 
 class Pack:
@@ -82,7 +103,7 @@ class Pack:
     state in the layout its lone optimiser would have.
     """
 
-    def __init__(self, models: Sequence[VAE]) -> None:
+    def __init__(self, models: Sequence[VAE], device: torch.device | str = "cpu") -> None:
         if not models:
             raise PackError("a pack needs at least one member")
         for model in models:
@@ -91,7 +112,9 @@ class Pack:
         self._models = list(models)
         self._loss = _Loss(copy.deepcopy(models[0])).to("meta")
         params, self._buffers = stack_module_state([_Loss(m) for m in models])
-        self._params = {k: p.detach().requires_grad_(True) for k, p in params.items()}
+        self._params = {k: p.detach().to(device).requires_grad_(True) for k, p in params.items()}
+        self._buffers = {k: b.to(device) for k, b in self._buffers.items()}
+        self.device = torch.device(device)
         net_names = [f"vae.net.{name}" for name, _ in models[0].net.named_parameters()]
         self._trained = [self._params[name] for name in net_names]
         self._trained_names = net_names
@@ -112,21 +135,34 @@ class Pack:
         """One optimiser step of every member on its batch ``x[k]`` and noise ``noise[k]``.
 
         Returns the members' logs, each a tensor with the member along dimension 0; raises
-        ``NonFiniteLossError`` naming the first member whose loss is not finite.
+        :class:`MembersFailed` (before any update) when some members' losses are not finite.
         """
         losses, logs = self._losses(self._params, self._buffers, x, noise, step)
         if not torch.isfinite(losses).all():
-            k = int((~torch.isfinite(losses)).nonzero()[0])
-            check_finite({name: v[k] for name, v in logs.items()}, step, f" (pack member {k})")
+            errors = {}
+            for k in (~torch.isfinite(losses)).nonzero().flatten().tolist():
+                try:
+                    check_finite({name: v[k] for name, v in logs.items()}, step)
+                except NonFiniteLossError as err:
+                    errors[k] = err
+            raise MembersFailed(errors)
         self.optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
         self.optimizer.step()
         return logs
 
+    def without(self, dropped: set[int]) -> Pack:
+        """A pack of the other members, with their current weights and optimiser states."""
+        keep = [k for k in range(self.size) if k not in dropped]
+        models = self.members()
+        pack = Pack([models[k] for k in keep], self.device)
+        pack.load_optimizer_states([self.optimizer_state(k) for k in keep])
+        return pack
+
     def member_state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's ``VAE.state_dict()`` (copies)."""
         state = {**self._params, **self._buffers}
-        return {name.removeprefix("vae."): t[k].detach().clone() for name, t in state.items()}
+        return {name.removeprefix("vae."): t[k].detach().cpu().clone() for name, t in state.items()}
 
     def members(self) -> list[VAE]:
         """The members as ordinary VAEs holding their current weights."""
@@ -140,7 +176,7 @@ class Pack:
         state = self.optimizer.state_dict()
         member = {
             index: {
-                key: value[k].clone() if torch.is_tensor(value) and value.dim() > 0 else value
+                key: value[k].cpu().clone() if torch.is_tensor(value) and value.dim() > 0 else value
                 for key, value in entry.items()
             }
             for index, entry in state["state"].items()
@@ -153,7 +189,7 @@ class Pack:
             raise PackError(f"{len(states)} optimiser states for a pack of {self.size}")
         stacked = {
             index: {
-                key: torch.stack([s["state"][index][key] for s in states])
+                key: torch.stack([s["state"][index][key] for s in states]).to(self.device)
                 if torch.is_tensor(value) and value.dim() > 0
                 else value
                 for key, value in entry.items()

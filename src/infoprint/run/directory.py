@@ -43,6 +43,7 @@ from infoprint.run.layout import (
     HYDRA_CONFIG,
     HYDRA_DIR,
     MARKERS,
+    PACK_FILE,
     RUN_FILE,
     WANDB_DIR,
 )
@@ -113,6 +114,10 @@ class RunDirectory:
             return OmegaConf.select(OmegaConf.load(hydra_file), "hydra.job.name") == "analyze"
         except Exception:  # an unreadable hydra.yaml: treat the folder as a run
             return False
+
+    def is_pack(self) -> bool:
+        """Whether this is a pack job's own directory (its members' runs are elsewhere)."""
+        return (self.path / PACK_FILE).is_file()
 
     # -- state and reruns ---------------------------------------------------------------
     @property

@@ -12,6 +12,10 @@ model) holds::
     error.txt            traceback of a failed attempt (error.<k>.txt: earlier attempts)
     csv/metrics.csv      the training log
     wandb/               the run's W&B files (offline runs and their artifact staging)
+
+A pack job (``docs/architecture.md`` §9) writes its members' run directories and keeps
+its own log, config tree and ``pack.json`` (its members and their outcome) in a
+directory of its own, which holds no run.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ CONFIG_TREE_FILE = "config_tree.txt"
 HYDRA_DIR = ".hydra"
 HYDRA_CONFIG = f"{HYDRA_DIR}/config.yaml"
 CSV_DIR = "csv"
+PACK_FILE = "pack.json"
 WANDB_DIR = "wandb"
 
 MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, CHECKPOINT_FILE)

@@ -37,7 +37,8 @@ def find_job_dirs(path: Path) -> list[Path]:
     jobs = []
     for directory, subdirs, files in os.walk(path):
         if RunDirectory.holds_run(Path(directory), set(files) | set(subdirs)):
-            if not RunDirectory(directory).is_analysis():
+            run = RunDirectory(directory)
+            if not (run.is_analysis() or run.is_pack()):
                 jobs.append(Path(directory))
             subdirs[:] = []  # a job directory holds no other jobs
         else:

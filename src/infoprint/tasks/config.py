@@ -20,7 +20,13 @@ from omegaconf import DictConfig, OmegaConf
 from infoprint.errors import ConfigError
 from infoprint.run.directory import RERUN_MODES
 
-__all__ = ["ConfigError", "check_object_node", "check_train_config", "rerun_mode"]
+__all__ = [
+    "ConfigError",
+    "check_object_node",
+    "check_pack_config",
+    "check_train_config",
+    "rerun_mode",
+]
 
 DEFAULT_RERUN = "skip"
 
@@ -131,6 +137,7 @@ def check_train_config(cfg: DictConfig) -> None:
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ConfigError(f"trainer.max_steps must be a positive integer, got {steps!r}")
     rerun_mode(cfg)
+    _check_pack_size(cfg)
     objects = _objects(cfg)
     for key, node in objects.items():
         check_object_node(node, key)
@@ -158,4 +165,45 @@ def _check_builds(objects: dict[str, Any]) -> None:
         build(model, "model")
         build(objects["likelihood"], "likelihood")
     except ModelSpecError as err:
+        raise ConfigError(str(err)) from err
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_pack_size(cfg: DictConfig) -> None:
+    pack = OmegaConf.select(cfg, "pack", default=1)
+    if not _is_count(pack) or pack < 1:
+        raise ConfigError(f"pack must be a positive integer, got {pack!r}")
+    if pack > 1 and not OmegaConf.select(cfg, "pack_seeds", default=None):
+        raise ConfigError(
+            f"pack={pack} trains the seeds of a sweep together, {pack} per job: run it as a "
+            f"multirun with the pack sweeper, e.g. python train.py -m seed='range(0,{2 * pack})' "
+            f"pack={pack}"
+        )
+
+
+def check_pack_config(cfg: DictConfig) -> None:
+    """Validate a pack job's config (``docs/architecture.md`` §9) before any member starts."""
+    from infoprint.models.pack import PackError, check_packable_objective
+
+    seeds = OmegaConf.to_container(cfg.pack_seeds) if cfg.get("pack_seeds") else None
+    jobs = OmegaConf.to_container(cfg.pack_jobs) if cfg.get("pack_jobs") else None
+    for key, values in (("pack_seeds", seeds), ("pack_jobs", jobs)):
+        if not isinstance(values, list) or not values or not all(map(_is_count, values)):
+            raise ConfigError(f"{key} must be a non-empty list of non-negative integers, "
+                              f"got {values!r}")  # fmt: skip
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{key} must not repeat a value, got {values}")
+    if len(seeds) != len(jobs):
+        raise ConfigError(f"pack_seeds ({len(seeds)}) and pack_jobs ({len(jobs)}) differ in length")
+    if cfg.fingerprint.every_n_steps or cfg.fingerprint.snapshot_steps:
+        raise ConfigError(
+            "fingerprint.every_n_steps / fingerprint.snapshot_steps: snapshots during training "
+            "are taken by the lone training loop, not by packs; use pack=1"
+        )
+    try:
+        check_packable_objective(get_object(cfg.model._target_))
+    except PackError as err:
         raise ConfigError(str(err)) from err

@@ -53,10 +53,14 @@ def config_tree(cfg: DictConfig, first: tuple[str, ...] = ()) -> Tree:
     return tree
 
 
-def show_config(cfg: DictConfig, save_to: Path | None, first: tuple[str, ...] = ()) -> str:
-    """Print the config tree and write it (as plain text) to ``save_to``; returns the text."""
+def show_config(
+    cfg: DictConfig, save_to: Path | None, first: tuple[str, ...] = (), echo: bool = True
+) -> str:
+    """Print the config tree (unless ``echo`` is false) and write it (as plain text) to
+    ``save_to``; returns the text."""
     tree = config_tree(cfg, first)
-    Console().print(tree)
+    if echo:
+        Console().print(tree)
     buffer = io.StringIO()
     Console(file=buffer, width=100, color_system=None).print(tree)
     text = buffer.getvalue()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import traceback
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 # Lightning warns on every step-triggered save under manual optimisation that the
 # checkpoint holds the weights after that step's update; that is what resuming needs.
 _MANUAL_CHECKPOINT_WARNING = "Using ModelCheckpoint with manual optimization"
-_TREE_FIRST = ("model", "net", "data", "likelihood", "optim", "trainer", "fingerprint")
+TREE_FIRST = ("model", "net", "data", "likelihood", "optim", "trainer", "fingerprint")
 
 
 def _job_num() -> int:
@@ -66,7 +67,8 @@ def _hyperparameters(spec_objective: dict[str, Any]) -> dict[str, Any]:
 
 
 def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, RunContext]:
-    """The data module, the freshly initialised model and the run's context."""
+    """The data module, the freshly initialised model and the run's context (job number:
+    ``job_num`` when the config sets it, a pack member's, else Hydra's)."""
     datamodule = instantiate(cfg.data, seed=cfg.seed)
     dataset = datamodule.dataset
     spec = model_spec(
@@ -81,7 +83,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     context = RunContext(
         run_id=new_run_id(),
         sweep=str(cfg.sweep_name),
-        job_num=_job_num(),
+        job_num=int(cfg.job_num) if cfg.get("job_num") is not None else _job_num(),
         output_dir=Path(cfg.paths.output_dir),
         model=model.objective.name,
         hyperparameters=_hyperparameters(spec.objective),
@@ -133,6 +135,41 @@ def _finish_wandb(exit_code: int) -> None:
         log.warning("could not finish the W&B run of a failed job", exc_info=True)
 
 
+def fit_run(
+    cfg: DictConfig,
+    run_dir: RunDirectory,
+    datamodule: pl.LightningDataModule,
+    model: pl.LightningModule,
+    context: RunContext,
+    checkpoint: Path | None,
+    resumed_from: int | None,
+    history: Sequence[tuple[int, dict[str, float]]] = (),
+) -> None:
+    """``Trainer.fit`` with the run's loggers and callbacks, from ``checkpoint`` if given.
+
+    ``history``: (step, metrics) rows trained elsewhere (a pack), logged first, so the
+    run's CSV log and W&B run hold them as if its own loop had logged them.
+    """
+    exit_code = 1
+    try:
+        loggers = _loggers(cfg, context, resumed_from)
+        for step, row in history:
+            for logger in loggers:
+                logger.log_metrics(row, step)
+        trainer: pl.Trainer = instantiate(
+            cfg.trainer,
+            logger=loggers,
+            callbacks=_callbacks(cfg, context),
+            default_root_dir=str(run_dir.path),
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_MANUAL_CHECKPOINT_WARNING)
+            trainer.fit(model, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+        exit_code = 0
+    finally:
+        _finish_wandb(exit_code)
+
+
 def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str, Any]:
     """Everything after the job directory exists (errors end up in its error.txt)."""
     if cfg.get("torch_threads"):
@@ -154,22 +191,7 @@ def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str
         for path in run_dir.remove_results():
             log.info("rerun=overwrite: removed %s", path)
     run_dir.archive_error()
-    exit_code = 1
-    try:
-        trainer: pl.Trainer = instantiate(
-            cfg.trainer,
-            logger=_loggers(cfg, context, resumed_from),
-            callbacks=_callbacks(cfg, context),
-            default_root_dir=str(run_dir.path),
-        )
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_MANUAL_CHECKPOINT_WARNING)
-            trainer.fit(
-                model, datamodule=datamodule, ckpt_path=attempt.checkpoint, weights_only=True
-            )
-        exit_code = 0
-    finally:
-        _finish_wandb(exit_code)
+    fit_run(cfg, run_dir, datamodule, model, context, attempt.checkpoint, resumed_from)
     status = "trained" if resumed_from is None else "resumed"
     return {"run_id": context.run_id, "output_dir": str(run_dir.path), "status": status}
 
@@ -184,7 +206,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = RunDirectory(cfg.paths.output_dir)
     run_dir.path.mkdir(parents=True, exist_ok=True)
     attempt = run_dir.plan(rerun_mode(cfg))
-    show_config(cfg, run_dir.config_tree_file, first=_TREE_FIRST)
+    show_config(cfg, run_dir.config_tree_file, first=TREE_FIRST)
     try:
         return _start(cfg, run_dir, attempt)
     except BaseException:

@@ -1,0 +1,91 @@
+"""A run's ``last.ckpt`` written without a Trainer, in the layout Lightning's Trainer writes.
+
+``docs/architecture.md`` §9 (packs). A pack trains its members outside Lightning's loop,
+yet each member's run directory must hold the checkpoint its lone run would hold, so that
+``rerun=skip|resume`` (with or without packs), :func:`~infoprint.models.builder.load_model`
+and the checkpoints source read it as any other. :func:`training_checkpoint` is the
+checkpoint Lightning 2's ``Trainer.save_checkpoint`` writes after ``step`` steps of
+automatic optimisation on the endless training loader of
+:class:`~infoprint.data.module.GroundTruthDataModule` (one epoch that never ends; the
+epoch is marked complete at the end of training): the loop counters all equal ``step``.
+``tests/integration/test_packs.py`` checks it key for key against a checkpoint the
+Trainer wrote itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+
+def _progress(value: int, *fields: str) -> dict[str, dict[str, int]]:
+    return {scope: dict.fromkeys(fields, value) for scope in ("total", "current")}
+
+
+_BATCH_FIELDS = ("ready", "completed", "started", "processed")
+
+
+def _idle_batches() -> dict[str, Any]:
+    return {**_progress(0, *_BATCH_FIELDS), "is_last_batch": False}
+
+
+def fit_loop_state(step: int) -> dict[str, Any]:
+    """Lightning's ``fit_loop`` state after ``step`` automatic-optimisation steps."""
+    return {
+        "state_dict": {},
+        "epoch_loop.state_dict": {"_batches_that_stepped": step},
+        "epoch_loop.batch_progress": {**_progress(step, *_BATCH_FIELDS), "is_last_batch": False},
+        "epoch_loop.scheduler_progress": _progress(0, "ready", "completed"),
+        "epoch_loop.automatic_optimization.state_dict": {},
+        "epoch_loop.automatic_optimization.optim_progress": {
+            "optimizer": {
+                "step": _progress(step, "ready", "completed"),
+                "zero_grad": _progress(step, "ready", "completed", "started"),
+            }
+        },
+        "epoch_loop.manual_optimization.state_dict": {},
+        "epoch_loop.manual_optimization.optim_step_progress": _progress(0, "ready", "completed"),
+        "epoch_loop.val_loop.state_dict": {},
+        "epoch_loop.val_loop.batch_progress": _idle_batches(),
+        "epoch_progress": _progress(1, *_BATCH_FIELDS),
+    }
+
+
+def training_checkpoint(
+    model: pl.LightningModule, optimizer_state: dict[str, Any], step: int
+) -> dict[str, Any]:
+    """The checkpoint of ``model`` (on the CPU) after ``step`` training steps, with its
+    optimiser's ``optimizer_state``, as ``Trainer.save_checkpoint`` writes it."""
+    if not model.automatic_optimization:
+        raise ValueError("training_checkpoint writes automatic-optimisation checkpoints only")
+    idle = {"state_dict": {}, "batch_progress": _idle_batches()}
+    predict = {"state_dict": {}, "batch_progress": _progress(0, *_BATCH_FIELDS)}
+    return {
+        "epoch": 1,
+        "global_step": step,
+        "pytorch-lightning_version": pl.__version__,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "loops": {
+            "fit_loop": fit_loop_state(step),
+            "validate_loop": idle,
+            "test_loop": idle,
+            "predict_loop": predict,
+        },
+        "callbacks": {},
+        "optimizer_states": [optimizer_state],
+        "lr_schedulers": [],
+        "hparams_name": None,
+        "hyper_parameters": dict(model.hparams),
+    }
+
+
+def save_checkpoint(checkpoint: dict[str, Any], path: Path) -> Path:
+    """Write ``checkpoint`` to ``path`` atomically (a killed job never leaves half a file)."""
+    part = path.with_name(f".{path.name}.part")
+    torch.save(checkpoint, part)
+    os.replace(part, path)
+    return path
