@@ -45,8 +45,24 @@ ELEMENTWISE_OPTIMIZERS = (
 )
 
 
+PRECISIONS = {"32": torch.float32, "32-true": torch.float32, "64": torch.float64,
+              "64-true": torch.float64}  # fmt: skip
+"""``trainer.precision`` values a pack trains in (as Lightning's plugins: built in float32,
+converted for 64)."""
+
+
 class PackError(ValueError):
     """These models cannot be trained as one pack."""
+
+
+def pack_dtype(precision: object) -> torch.dtype:
+    """The dtype of a pack trained at ``trainer.precision`` ``precision``."""
+    if str(precision) not in PRECISIONS:
+        raise PackError(
+            f"trainer.precision={precision}: packs train in 32-true or 64-true (mixed "
+            f"precision is not implemented for packs); use pack=1"
+        )
+    return PRECISIONS[str(precision)]
 
 
 class MembersFailed(RuntimeError):

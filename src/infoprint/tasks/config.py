@@ -186,7 +186,7 @@ def _check_pack_size(cfg: DictConfig) -> None:
 
 def check_pack_config(cfg: DictConfig) -> None:
     """Validate a pack job's config (``docs/architecture.md`` §9) before any member starts."""
-    from infoprint.models.pack import PackError, check_packable_objective
+    from infoprint.models.pack import PackError, check_packable_objective, pack_dtype
 
     seeds = OmegaConf.to_container(cfg.pack_seeds) if cfg.get("pack_seeds") else None
     jobs = OmegaConf.to_container(cfg.pack_jobs) if cfg.get("pack_jobs") else None
@@ -205,5 +205,6 @@ def check_pack_config(cfg: DictConfig) -> None:
         )
     try:
         check_packable_objective(get_object(cfg.model._target_))
+        pack_dtype(OmegaConf.select(cfg, "trainer.precision", default="32-true"))
     except PackError as err:
         raise ConfigError(str(err)) from err

@@ -43,7 +43,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from infoprint.fingerprint.record import atomic_write_json
-from infoprint.models.pack import MembersFailed, Pack, PackError
+from infoprint.models.pack import MembersFailed, Pack, pack_dtype
 from infoprint.models.vae import VAE
 from infoprint.run.checkpoint import save_checkpoint, training_checkpoint
 from infoprint.run.context import RunContext
@@ -110,12 +110,7 @@ def member_config(
 
 
 def precision_dtype(cfg: DictConfig) -> torch.dtype:
-    precision = str(OmegaConf.select(cfg, "trainer.precision", default="32-true"))
-    if precision not in _DTYPES:
-        raise PackError(
-            f"trainer.precision={precision}: packs train in 32-true or 64-true; use pack=1"
-        )
-    return _DTYPES[precision]
+    return pack_dtype(OmegaConf.select(cfg, "trainer.precision", default="32-true"))
 
 
 def prepare_member(cfg: DictConfig, checkpoint: dict[str, Any] | None = None) -> Member:
