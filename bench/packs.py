@@ -1,8 +1,9 @@
 """Packs against separate runs: steps per second per member (docs/architecture.md §9).
 
-For pack sizes K (default 1, 2, 4, 8) and image sides (default 32 px), a β-VAE (conv net,
-batch 64, Adam 1e-4) is trained two ways in this process, interleaved round by round so
-that load from other processes hits both:
+Run through ``python bench/training.py --packs``. For pack sizes K (1, 2, 4, 8, 16; and
+50 on a GPU) and image sides (32 and 64 px), a β-VAE (conv net, batch 64, Adam 1e-4) is
+trained two ways in this process, interleaved round by round so that load from other
+processes hits both:
 
 - separate: K models, K Adam optimisers, one plain PyTorch step after the other (what K
   jobs do, without Lightning and without process start-up);
@@ -13,22 +14,19 @@ Both see the same precomputed batches (the data pipeline is the same per member 
 way, see bench/training.py for its headroom). Reported per member: steps/s by wall clock
 and by this process's CPU time, and the pack's gain (separate time ÷ pack time, medians
 over rounds of the per-round ratio). The last line projects the paper's ensemble (50
-models × 300k steps) on this machine from the best rate measured.
-
-    python bench/packs.py [--quick] [--threads 1] [--sizes 1,2,4,8] [--sides 32,64]
+models × 300k steps at 64 px) on this machine from the best rate measured at 64 px.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from itertools import islice
 
 import torch
+from training import make_model  # bench/ is on sys.path: python bench/training.py
 
-from bench.training import make_model
 from infoprint.data.module import UniformBatches
 from infoprint.data.sprites import ProceduralSprites
 from infoprint.models.pack import Pack
@@ -44,61 +42,69 @@ def now() -> Clock:
     return time.perf_counter(), time.process_time()
 
 
-def batches(dataset: ProceduralSprites, members: int, count: int) -> torch.Tensor:
+def batches(dataset: ProceduralSprites, members: int, count: int, device: str) -> torch.Tensor:
     """[count, members, B, C, S, S]: each member's own stream (seed = member)."""
     streams = [
         [x for x, _ in islice(iter(UniformBatches(dataset, BATCH, seed)), count)]
         for seed in range(members)
     ]
-    return torch.stack([torch.stack(step) for step in zip(*streams, strict=True)])
+    return torch.stack([torch.stack(step) for step in zip(*streams, strict=True)]).to(device)
 
 
-def models(dataset: ProceduralSprites, members: int) -> list[VAE]:
+def models(dataset: ProceduralSprites, members: int, device: str) -> list[VAE]:
     built = []
     for seed in range(members):
         torch.manual_seed(seed)
-        built.append(make_model("beta_vae", dataset).train())
+        built.append(make_model("beta_vae", dataset).to(device).train())
     return built
+
+
+def now_synced(device: str) -> Clock:
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return now()
 
 
 def separate_seconds(members: list[VAE], data: torch.Tensor, warmup: int, steps: int) -> Clock:
     optimizers = [m.configure_optimizers() for m in members]
-    start = now()
+    device = data.device.type
+    start = now_synced(device)
     for step in range(warmup + steps):
         if step == warmup:
-            start = now()
+            start = now_synced(device)
         for k, (model, optimizer) in enumerate(zip(members, optimizers, strict=True)):
             loss = model.step_loss(data[step % len(data), k], step).loss
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    end = now()
+    end = now_synced(device)
     return (end[0] - start[0]) / steps, (end[1] - start[1]) / steps
 
 
 def pack_seconds(members: list[VAE], data: torch.Tensor, warmup: int, steps: int) -> Clock:
-    pack = Pack(members)
+    device = data.device.type
+    pack = Pack([m.cpu() for m in members], device)
     latent = members[0].latent_dim
     generators = [torch.Generator().manual_seed(k) for k in range(pack.size)]
-    start = now()
+    start = now_synced(device)
     for step in range(warmup + steps):
         if step == warmup:
-            start = now()
+            start = now_synced(device)
         noise = torch.stack([torch.randn(BATCH, latent, generator=g) for g in generators])
-        pack.step(data[step % len(data)], noise, step)
-    end = now()
+        pack.step(data[step % len(data)], noise.to(device), step)
+    end = now_synced(device)
     return (end[0] - start[0]) / steps, (end[1] - start[1]) / steps
 
 
 def measure(
-    side: int, size: int, warmup: int, steps: int, rounds: int
+    side: int, size: int, warmup: int, steps: int, rounds: int, device: str
 ) -> tuple[list[Clock], list[Clock]]:
     dataset = ProceduralSprites(resolution=side)
-    data = batches(dataset, size, 8)
+    data = batches(dataset, size, 8, device)
     separate, pack = [], []
     for _ in range(rounds):
-        separate.append(separate_seconds(models(dataset, size), data, warmup, steps))
-        pack.append(pack_seconds(models(dataset, size), data, warmup, steps))
+        separate.append(separate_seconds(models(dataset, size, device), data, warmup, steps))
+        pack.append(pack_seconds(models(dataset, size, "cpu"), data, warmup, steps))
     return separate, pack
 
 
@@ -116,35 +122,27 @@ def row(side: int, size: int, separate: list[Clock], pack: list[Clock], clock: i
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--sizes", default="1,2,4,8")
-    parser.add_argument("--sides", default="32")
-    args = parser.parse_args()
-    warmup, steps, rounds = (2, 5, 3) if args.quick else (3, 15, 5)
-    torch.set_num_threads(args.threads)
+def run(quick: bool, device: str) -> None:
+    """The table: per side and pack size, separate and pack member steps/s and the gain."""
+    warmup, steps, rounds = (2, 5, 3) if quick else (3, 10, 3)
+    sizes = (1, 2, 4, 8, 16) + ((50,) if device == "cuda" else ())
     print(
-        f"CPU, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, β-VAE conv, "
-        f"batch {BATCH}, {steps} timed steps after {warmup} warm-up, {rounds} rounds"
+        f"packs: β-VAE conv, batch {BATCH}, {steps} timed steps after {warmup} warm-up, "
+        f"{rounds} rounds; load average before {os.getloadavg()}"
     )
-    print(f"load average (1, 5, 15 min) before: {os.getloadavg()}")
     print(f"{'px':>4}{'K':>5}{'clock':>6}{'separate/s':>12}{'pack/s':>10}{'gain':>8}")
     best = 0.0
-    for side in (int(s) for s in args.sides.split(",")):
-        for size in (int(k) for k in args.sizes.split(",")):
-            separate, pack = measure(side, size, warmup, steps, rounds)
-            row(side, size, separate, pack, 0)
-            row(side, size, separate, pack, 1)
-            best = max(best, rate(size, separate, 0), rate(size, pack, 0))
-    print(f"load average (1, 5, 15 min) after: {os.getloadavg()}")
+    for side in (32, 64):
+        for size in sizes:
+            separate, pack = measure(side, size, warmup, steps, rounds, device)
+            for clock in (0, 1) if device == "cpu" else (0,):
+                row(side, size, separate, pack, clock)
+            if side == 64:
+                best = max(best, rate(size, separate, 0), rate(size, pack, 0))
+    print(f"load average after {os.getloadavg()}")
     print(
-        f"member steps/s (wall, best of both): {best:.2f}; the paper's ensemble "
-        f"({ENSEMBLE} × {STEPS} steps) would take {ENSEMBLE * STEPS / best / 3600:.0f} h "
-        f"here (target gain at K=8, 32 px: >= {TARGET_GAIN})"
+        f"best member steps/s at 64 px (wall): {best:.2f}; the paper's ensemble "
+        f"({ENSEMBLE} × {STEPS:,} steps at 64 px) would take "
+        f"{ENSEMBLE * STEPS / best / 3600:.1f} h here (target gain at K=8, 32 px on a CPU: "
+        f">= {TARGET_GAIN}; on a GPU: the ensemble in < 2 h)"
     )
-
-
-if __name__ == "__main__":
-    main()

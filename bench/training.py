@@ -16,7 +16,14 @@ Rates are given per wall-clock second and, on the CPU, per second of this proces
 time: on a machine shared with other jobs the wall clock measures the load as much as
 the code, while CPU time (one thread by default) measures the work done.
 
+``--packs``: members' steps/s of packs of 1, 2, 4, 8, 16 (and 50 on a GPU) members at 32
+and 64 px against as many separate models, and the paper's ensemble projected
+(``bench/packs.py``). ``--levers``: channels-last, fused Adam, ``torch.compile`` and mixed
+precision, each against the plain step (``bench/levers.py``).
+
     python bench/training.py [--quick] [--threads 1] [--device cuda] [--models beta_vae,...]
+    python bench/training.py --packs [--quick] [--device cuda]
+    python bench/training.py --levers [--quick] [--device cuda]
 """
 
 from __future__ import annotations
@@ -201,11 +208,20 @@ def main() -> None:
         help="torch CPU threads (default 1: on a shared machine more threads than idle "
         "cores make every step wait for the slowest thread)",
     )
+    parser.add_argument("--packs", action="store_true", help="packs against separate runs")
+    parser.add_argument("--levers", action="store_true", help="speed levers of one step")
     args = parser.parse_args()
-    warmup, steps, rounds = (3, 10, 3) if args.quick else (5, 30, 5)
     torch.set_num_threads(args.threads)
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
+    if args.packs or args.levers:
+        print(f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, {args.device}")
+        import levers  # bench/ modules: python bench/training.py puts bench/ on sys.path
+        import packs
+
+        (packs if args.packs else levers).run(args.quick, args.device)
+        return
+    warmup, steps, rounds = (3, 10, 3) if args.quick else (5, 30, 5)
     torch.manual_seed(0)
     dataset = ProceduralSprites(resolution=64)
     batch = next(iter(GroundTruthDataModule(dataset, BATCH, seed=0).train_dataloader()))

@@ -43,7 +43,7 @@ def test_pack_members_equal_lone_runs_in_float64(model, tmp_path: Path):
             f"model={model}",
             "sweep_name=unit",
             f"trainer.max_steps={STEPS}",
-            "+trainer.precision=64-true",
+            "trainer.precision=64-true",
             "callbacks=checkpoint",
             "logger=none",
         ],
@@ -251,7 +251,7 @@ def test_packs_rerun_skip_resume_and_continue_as_lone_jobs(tmp_path):
     [
         (["model=factor_vae"], "FactorVAE trains a network of its own"),
         (["fingerprint.every_n_steps=10"], "snapshots during training"),
-        (["+trainer.precision=bf16-mixed"], "packs train in 32-true or 64-true"),
+        (["trainer.precision=bf16-mixed"], "packs train in 32-true or 64-true"),
         (["pack_jobs=[0]"], "pack_seeds .2. and pack_jobs .1. differ"),
         (["pack_seeds=[3,3]"], "pack_seeds must not repeat"),
     ],

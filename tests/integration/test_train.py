@@ -98,3 +98,23 @@ def test_default_callbacks_write_checkpoint_images_and_metrics(train_cfg):
     assert set(meta["metrics"]) >= {"mig", "hoyer"}
     records = offline_records(job, b"images/traversals")
     assert b"images/traversals" in records and b"images/reconstructions" in records
+
+
+def test_mixed_precision_fingerprints_stay_within_tolerance_of_float32(tmp_path):
+    """bf16 autocast (the CPU's mixed precision; 16-mixed on a GPU takes the same path):
+    same seed, same batches, so only rounding separates the two runs after 60 steps."""
+    runs = {}
+    for precision in ("32-true", "bf16-mixed"):
+        cfg = compose_config(
+            "train", [*TINY_TRAIN, "logger=none", f"trainer.precision={precision}"]
+        )
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(tmp_path / precision)
+        train(cfg)
+        info = json.loads((tmp_path / precision / "run.json").read_text())["information_bits"]
+        runs[precision] = Fingerprint.load(tmp_path / precision), np.array(info)
+    (exact, exact_bits), (mixed, mixed_bits) = runs["32-true"], runs["bf16-mixed"]
+    assert mixed.mu.dtype == np.float32 and exact_bits.max() > 0.1
+    assert np.abs(mixed.mu - exact.mu).max() <= 0.1 * np.abs(exact.mu).max()
+    np.testing.assert_allclose(mixed_bits, exact_bits, atol=0.03)
+    assert not np.array_equal(mixed.mu, exact.mu), "autocast was not on"

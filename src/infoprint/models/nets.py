@@ -96,9 +96,17 @@ def deconv_decoder(
 
 
 class ConvNet(nn.Module):
-    """Conv encoder and transposed-conv decoder for [C, S, S] images, S a multiple of 16."""
+    """Conv encoder and transposed-conv decoder for [C, S, S] images, S a multiple of 16.
 
-    def __init__(self, observation_shape: Sequence[int], latent_dim: int = 10) -> None:
+    ``channels_last``: weights and images in channels-last memory layout, which oneDNN's
+    CPU convolutions run faster (``bench/training.py --levers``: 1.26× the steps/s at 32 px,
+    1.13× at 64 px, one thread); the numbers differ from the contiguous layout's only by
+    rounding.
+    """
+
+    def __init__(
+        self, observation_shape: Sequence[int], latent_dim: int = 10, channels_last: bool = True
+    ) -> None:
         super().__init__()
         channels, side = check_square_image(observation_shape, "conv")
         if latent_dim < 1:
@@ -108,6 +116,9 @@ class ConvNet(nn.Module):
         self._feature_side = side // 16
         self.encoder = nn.Sequential(*conv_features(channels, side), nn.Linear(256, 2 * latent_dim))
         self.decoder_fc, self.decoder_conv = deconv_decoder(latent_dim, channels, side)
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
