@@ -12,7 +12,7 @@ from omegaconf import open_dict
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.models.vae import NonFiniteLossError
 from infoprint.tasks.train import train
-from support import TINY_TRAIN, compose_config
+from support import TINY_TRAIN, compose_config, run_script
 
 
 def offline_run_dir(job_dir: Path) -> Path:
@@ -118,3 +118,20 @@ def test_mixed_precision_fingerprints_stay_within_tolerance_of_float32(tmp_path)
     assert np.abs(mixed.mu - exact.mu).max() <= 0.1 * np.abs(exact.mu).max()
     np.testing.assert_allclose(mixed_bits, exact_bits, atol=0.03)
     assert not np.array_equal(mixed.mu, exact.mu), "autocast was not on"
+
+
+@pytest.mark.slow
+def test_the_same_demo_command_twice_gives_the_same_fingerprints_bit_for_bit(tmp_path):
+    """The demo's sweep (conv net, two parallel joblib jobs), shrunk, run twice."""
+    args = ["-m", "experiment=demo", "+launcher=joblib", "seed=0,1", "trainer.max_steps=30",
+            "fingerprint.size=64", "callbacks=none", "logger=none"]  # fmt: skip
+    for name in ("first", "second"):
+        result = run_script("train.py", [*args, f"sweep_name={name}"], tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        first, second = (
+            Fingerprint.load(tmp_path / "multirun" / n / job) for n in ("first", "second")
+        )
+        assert first.run_id != second.run_id
+        np.testing.assert_array_equal(first.mu, second.mu)
+        np.testing.assert_array_equal(first.logvar, second.logvar)
