@@ -122,6 +122,22 @@ def row(side: int, size: int, separate: list[Clock], pack: list[Clock], clock: i
     )
 
 
+def profile(side: int = 32, size: int = 8, steps: int = 5) -> None:
+    """Where a step's CPU time goes, separate and packed (torch.profiler, top operators)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    dataset = ProceduralSprites(resolution=side)
+    data = batches(dataset, size, 8, "cpu")
+    for name, seconds in (("separate", separate_seconds), ("pack", pack_seconds)):
+        members = models(dataset, size, "cpu")
+        seconds(members, data, 2, 2)  # warm up outside the profile
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            seconds(members, data, 0, steps)
+        print(f"-- {name}: K={size}, {side} px, {steps} steps")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))
+
+
 def run(quick: bool, device: str) -> None:
     """The table: per side and pack size, separate and pack member steps/s and the gain."""
     warmup, steps, rounds = (2, 5, 3) if quick else (3, 10, 3)

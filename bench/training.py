@@ -22,7 +22,7 @@ and 64 px against as many separate models, and the paper's ensemble projected
 precision, each against the plain step (``bench/levers.py``).
 
     python bench/training.py [--quick] [--threads 1] [--device cuda] [--models beta_vae,...]
-    python bench/training.py --packs [--quick] [--device cuda]
+    python bench/training.py --packs [--quick] [--device cuda] [--profile]
     python bench/training.py --levers [--quick] [--device cuda]
 """
 
@@ -210,6 +210,7 @@ def main() -> None:
     )
     parser.add_argument("--packs", action="store_true", help="packs against separate runs")
     parser.add_argument("--levers", action="store_true", help="speed levers of one step")
+    parser.add_argument("--profile", action="store_true", help="with --packs: CPU profiles")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
@@ -219,6 +220,8 @@ def main() -> None:
         import levers  # bench/ modules: python bench/training.py puts bench/ on sys.path
         import packs
 
+        if args.packs and args.profile:
+            packs.profile()
         (packs if args.packs else levers).run(args.quick, args.device)
         return
     warmup, steps, rounds = (3, 10, 3) if args.quick else (5, 30, 5)

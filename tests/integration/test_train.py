@@ -123,7 +123,7 @@ def test_mixed_precision_fingerprints_stay_within_tolerance_of_float32(tmp_path)
 @pytest.mark.slow
 def test_the_same_demo_command_twice_gives_the_same_fingerprints_bit_for_bit(tmp_path):
     """The demo's sweep (conv net, two parallel joblib jobs), shrunk, run twice."""
-    args = ["-m", "experiment=demo", "+launcher=joblib", "seed=0,1", "trainer.max_steps=30",
+    args = ["-m", "experiment=demo", "seed=0,1", "trainer.max_steps=30",
             "fingerprint.size=64", "callbacks=none", "logger=none"]  # fmt: skip
     for name in ("first", "second"):
         result = run_script("train.py", [*args, f"sweep_name={name}"], tmp_path)

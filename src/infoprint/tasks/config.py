@@ -19,6 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from infoprint.errors import ConfigError
 from infoprint.run.directory import RERUN_MODES
+from infoprint.tasks.resolvers import register_resolvers
+
+register_resolvers()  # before any config that uses them is composed
 
 __all__ = [
     "ConfigError",
