@@ -1,9 +1,12 @@
 """Every config group composes, and bad values fail early naming the key."""
 
 import pytest
+import torch
 from omegaconf import open_dict
 
+from infoprint.tasks import resolvers
 from infoprint.tasks.config import ConfigError, check_train_config
+from infoprint.tasks.resolvers import fast_precision
 from support import CONF, compose_config
 
 
@@ -25,8 +28,22 @@ def test_train_config_composes_and_validates(overrides):
 def test_demo_experiment_values():
     cfg = compose_config("train", ["experiment=demo"])
     assert cfg.data.dataset.resolution == 32
-    assert cfg.model.beta == 4.0
+    assert cfg.model.beta == 8.0 and cfg.torch_threads == 1
+    assert cfg.trainer.precision == fast_precision()
     assert cfg.fingerprint.seed == 0  # the probe seed is not the training seed
+
+
+@pytest.mark.parametrize(("cuda", "bf16_units", "expected"), [
+    (False, False, "32-true"), (False, True, "bf16-mixed"), (True, False, "bf16-mixed")
+])  # fmt: skip
+def test_fast_precision_uses_bf16_only_where_there_are_units_for_it(
+    cuda, bf16_units, expected, monkeypatch
+):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(resolvers, "cpu_has_bf16_units", lambda: bf16_units)
+    assert fast_precision() == expected
+    cfg = compose_config("train", ["experiment=demo"])
+    assert cfg.trainer.precision == expected
 
 
 @pytest.mark.parametrize(
