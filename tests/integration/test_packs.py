@@ -207,8 +207,8 @@ def pack_job(tmp_path: Path, seeds: list[int], *extra: str) -> DictConfig:
 def test_a_failing_member_leaves_the_pack_and_the_others_finish(tmp_path, monkeypatch):
     prepare = pack_tasks.prepare_member
 
-    def poisoned(cfg, checkpoint=None):
-        member = prepare(cfg, checkpoint)
+    def poisoned(cfg, checkpoint=None, job_num=None):
+        member = prepare(cfg, checkpoint, job_num)
         if cfg.seed == 1:
             with torch.no_grad():
                 next(member.model.parameters()).fill_(float("nan"))
@@ -235,10 +235,7 @@ def test_packs_rerun_skip_resume_and_continue_as_lone_jobs(tmp_path):
     assert [m["status"] for m in resumed["members"]] == ["resumed", "resumed"]
     assert read_checkpoint(tmp_path / "p" / "1" / "last.ckpt")["global_step"] == 30
     lone = member_config(
-        pack_job(tmp_path, [0, 1], "trainer.max_steps=40", "rerun=resume"),
-        1,
-        tmp_path / "p" / "1",
-        1,
+        pack_job(tmp_path, [0, 1], "trainer.max_steps=40", "rerun=resume"), 1, tmp_path / "p" / "1"
     )
     assert train(lone)["status"] == "resumed"
     assert read_checkpoint(tmp_path / "p" / "1" / "last.ckpt")["global_step"] == 40

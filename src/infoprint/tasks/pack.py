@@ -92,11 +92,9 @@ class Schedule:
     progress_every: int = 0
 
 
-def member_config(
-    cfg: DictConfig, seed: int, output_dir: Path | None = None, job_num: int | None = None
-) -> DictConfig:
+def member_config(cfg: DictConfig, seed: int, output_dir: Path | None = None) -> DictConfig:
     """``cfg`` as the lone job of ``seed`` sees it (a copy): its seed, no pack keys, and,
-    when given, its run directory and job number."""
+    when given, its run directory."""
     member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     with open_dict(member):
         member.seed = int(seed)
@@ -104,8 +102,6 @@ def member_config(
         member.pack, member.pack_seeds, member.pack_jobs = 1, None, None
         if output_dir is not None:
             member.paths.output_dir = str(output_dir)
-        if job_num is not None:
-            member.job_num = int(job_num)
     return member
 
 
@@ -113,11 +109,13 @@ def precision_dtype(cfg: DictConfig) -> torch.dtype:
     return pack_dtype(OmegaConf.select(cfg, "trainer.precision", default="32-true"))
 
 
-def prepare_member(cfg: DictConfig, checkpoint: dict[str, Any] | None = None) -> Member:
-    """The lone run's start for ``cfg.seed``: seeded, built, its loader started; restored
-    from ``checkpoint`` (weights, optimiser state, step) when resuming."""
+def prepare_member(
+    cfg: DictConfig, checkpoint: dict[str, Any] | None = None, job_num: int | None = None
+) -> Member:
+    """The lone run's start for ``cfg.seed`` (job ``job_num``): seeded, built, its loader
+    started; restored from ``checkpoint`` (weights, optimiser state, step) when resuming."""
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    datamodule, model, context = build(cfg)
+    datamodule, model, context = build(cfg, job_num)
     member = Member(
         cfg, model, context, datamodule, iter(datamodule.train_dataloader()), torch.Generator()
     )
@@ -228,7 +226,7 @@ def _fail(member_cfg: DictConfig, error: BaseException, outcome: dict[str, Any])
     log.error("pack member seed=%s failed: %s", member_cfg.seed, error)
 
 
-def _begin(member_cfg: DictConfig, attempt: Attempt) -> Member:
+def _begin(member_cfg: DictConfig, attempt: Attempt, job_num: int) -> Member:
     """Start a member as the lone job starts: resume from its checkpoint, or afresh."""
     run_dir = RunDirectory(member_cfg.paths.output_dir)
     checkpoint = None
@@ -236,7 +234,7 @@ def _begin(member_cfg: DictConfig, attempt: Attempt) -> Member:
         checkpoint = read_checkpoint(attempt.checkpoint)
     elif rerun_mode(member_cfg) == "overwrite":
         run_dir.remove_results()
-    member = prepare_member(member_cfg, checkpoint)
+    member = prepare_member(member_cfg, checkpoint, job_num)
     show_config(member_cfg, run_dir.config_tree_file, first=TREE_FIRST, echo=False)
     if checkpoint is not None:
         run_dir.check_same_run(
@@ -300,7 +298,7 @@ def _train_waiting(waiting: list[tuple[DictConfig, Attempt, dict]], cfg: DictCon
     started: list[tuple[Member, dict]] = []
     for member_cfg, attempt, outcome in waiting:
         try:
-            started.append((_begin(member_cfg, attempt), outcome))
+            started.append((_begin(member_cfg, attempt, outcome["job"]), outcome))
         except Exception as error:
             _fail(member_cfg, error, outcome)
     device = pack_device(cfg)
@@ -322,7 +320,7 @@ def train_pack(cfg: DictConfig) -> dict[str, Any]:
         torch.set_num_threads(int(cfg.torch_threads))
     outcomes, waiting = [], []
     for seed, job in zip(cfg.pack_seeds, cfg.pack_jobs, strict=True):
-        member_cfg = member_config(cfg, seed, pack_dir.parent / str(job), job)
+        member_cfg = member_config(cfg, seed, pack_dir.parent / str(job))
         outcome: dict[str, Any] = {
             "seed": int(seed),
             "job": int(job),

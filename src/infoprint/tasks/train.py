@@ -66,9 +66,11 @@ def _hyperparameters(spec_objective: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec_objective.items() if not k.startswith("_")}
 
 
-def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, RunContext]:
+def build(
+    cfg: DictConfig, job_num: int | None = None
+) -> tuple[pl.LightningDataModule, pl.LightningModule, RunContext]:
     """The data module, the freshly initialised model and the run's context (job number:
-    ``job_num`` when the config sets it, a pack member's, else Hydra's)."""
+    ``job_num`` when given, a pack member's, else Hydra's)."""
     datamodule = instantiate(cfg.data, seed=cfg.seed)
     dataset = datamodule.dataset
     spec = model_spec(
@@ -83,7 +85,7 @@ def build(cfg: DictConfig) -> tuple[pl.LightningDataModule, pl.LightningModule, 
     context = RunContext(
         run_id=new_run_id(),
         sweep=str(cfg.sweep_name),
-        job_num=int(cfg.job_num) if cfg.get("job_num") is not None else _job_num(),
+        job_num=_job_num() if job_num is None else int(job_num),
         output_dir=Path(cfg.paths.output_dir),
         model=model.objective.name,
         hyperparameters=_hyperparameters(spec.objective),
