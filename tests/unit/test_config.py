@@ -28,7 +28,7 @@ def test_train_config_composes_and_validates(overrides):
 def test_demo_experiment_values():
     cfg = compose_config("train", ["experiment=demo"])
     assert cfg.data.dataset.resolution == 32
-    assert cfg.model.beta == 8.0 and cfg.torch_threads == 1
+    assert cfg.model.beta == 12.0 and cfg.torch_threads == 1
     assert cfg.trainer.precision == fast_precision()
     assert cfg.fingerprint.seed == 0  # the probe seed is not the training seed
 

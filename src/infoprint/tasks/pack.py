@@ -332,7 +332,10 @@ def train_pack(cfg: DictConfig) -> dict[str, Any]:
         run_dir.path.mkdir(parents=True, exist_ok=True)
         attempt = run_dir.plan(rerun_mode(member_cfg))
         if attempt.skip:
-            outcome.update(train(member_cfg))
+            try:  # a finished run: the lone job's own skip (and identity check)
+                outcome.update(train(member_cfg))
+            except Exception as error:
+                _fail(member_cfg, error, outcome)
         else:
             waiting.append((member_cfg, attempt, outcome))
     _train_waiting(waiting, cfg)
