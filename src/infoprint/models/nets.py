@@ -98,10 +98,11 @@ def deconv_decoder(
 class ConvNet(nn.Module):
     """Conv encoder and transposed-conv decoder for [C, S, S] images, S a multiple of 16.
 
-    ``channels_last``: weights and images in channels-last memory layout, which oneDNN's
-    CPU convolutions run faster (``bench/training.py --levers``: 1.26× the steps/s at 32 px,
-    1.13× at 64 px, one thread); the numbers differ from the contiguous layout's only by
-    rounding.
+    ``channels_last``: the conv weights in channels-last memory layout, which makes
+    oneDNN's CPU convolutions take their channels-last kernels (``bench/training.py
+    --levers``: 1.07× the steps/s at 32 px, 1.12× at 64 px, one thread); the numbers differ
+    from the contiguous layout's only by rounding. Images stay as they come: converting
+    them inside ``vmap`` (packs) is not supported by torch.
     """
 
     def __init__(
