@@ -21,7 +21,6 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) train.py -m experiment=demo sweep_name=$(SWEEP)
-	$(PY) analyze.py source.path=multirun/$(SWEEP) hydra.run.dir=multirun/$(SWEEP)/analysis
 	@echo "Runs: multirun/$(SWEEP)/<job>/  Analysis: multirun/$(SWEEP)/analysis/"
 
 test: $(STAMP)

@@ -13,27 +13,27 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
+from infoprint.callbacks.discovery import run_context
 from infoprint.run.context import RunContext
 
 
 class LastCheckpoint(ModelCheckpoint):
     """``last.ckpt`` in the run directory, every ``every_n_train_steps`` and at the end."""
 
-    def __init__(
-        self, context: RunContext, every_n_train_steps: int = 1000, log_artifact: bool = False
-    ) -> None:
+    def __init__(self, every_n_train_steps: int = 1000, log_artifact: bool = False) -> None:
         if every_n_train_steps < 1:
             raise ValueError(
                 f"callbacks.checkpoint.every_n_train_steps must be >= 1, got {every_n_train_steps}"
             )
-        super().__init__(
-            dirpath=context.output_dir,
-            save_last=True,
-            save_top_k=0,
-            every_n_train_steps=every_n_train_steps,
-        )
-        self.context = context
+        super().__init__(save_last=True, save_top_k=0, every_n_train_steps=every_n_train_steps)
         self.log_artifact = log_artifact
+        self.context: RunContext | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """Save into the run's folder (found as every infoprint callback finds it)."""
+        self.context = run_context(trainer, pl_module)
+        self.dirpath = str(self.context.output_dir)
+        super().setup(trainer, pl_module, stage)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)

@@ -14,6 +14,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
 from infoprint.analysis.decoding import traversals
+from infoprint.callbacks.discovery import run_context
 from infoprint.data.base import gather
 from infoprint.models.inference import evaluating
 from infoprint.plots.traversals import is_image_shape, tile
@@ -23,13 +24,14 @@ from infoprint.run.context import RunContext
 class ImagesCallback(pl.Callback):
     """Log ``n_images`` reconstructions and a traversal of every channel over ±``span``."""
 
-    def __init__(
-        self, context: RunContext, n_images: int = 8, steps: int = 9, span: float = 2.0
-    ) -> None:
-        self.output_dir = context.output_dir
+    def __init__(self, n_images: int = 8, steps: int = 9, span: float = 2.0) -> None:
         self.n_images = n_images
         self.steps = steps
         self.span = span
+        self.context: RunContext | None = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self.context = run_context(trainer, pl_module)
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -49,9 +51,10 @@ class ImagesCallback(pl.Callback):
             "reconstructions": tile(torch.stack([x, recon], dim=0).cpu().numpy()),
             "traversals": tile(grid),
         }
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        output_dir = self.context.output_dir
+        output_dir.mkdir(parents=True, exist_ok=True)
         for name, image in images.items():
-            plt.imsave(self.output_dir / f"{name}.png", _rgb(image))
+            plt.imsave(output_dir / f"{name}.png", _rgb(image))
         tracking.log_images(
             {f"images/{name}": _rgb(image) for name, image in images.items()},
             step=trainer.global_step,

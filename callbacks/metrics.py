@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
+from infoprint.callbacks.discovery import run_context
 from infoprint.data.base import has_factors
 from infoprint.metrics.scoring import metric_plan, score_model
 from infoprint.run.context import RunContext
@@ -38,14 +39,16 @@ class MetricsCallback(pl.Callback):
 
     def __init__(
         self,
-        context: RunContext,
         names: Sequence[str] = (),
         options: Mapping[str, Mapping[str, Any] | None] | None = None,
         seed: int = 0,
     ) -> None:
-        self.context = context
+        self.context: RunContext | None = None
         self.plan = metric_plan(list(names), options, key="callbacks.metrics")
         self.seed = int(seed)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self.context = run_context(trainer, pl_module)
 
     @rank_zero_only
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

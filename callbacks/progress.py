@@ -17,6 +17,7 @@ from pytorch_lightning.callbacks.progress import ProgressBar
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
+from infoprint.callbacks.discovery import run_context
 from infoprint.run.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,11 @@ log = logging.getLogger(__name__)
 class Progress(ProgressBar):
     """A bar in a terminal, a line every ``percent`` % of ``trainer.max_steps`` otherwise."""
 
-    def __init__(self, context: RunContext, percent: float = 5.0, live: bool | None = None):
+    def __init__(self, percent: float = 5.0, live: bool | None = None):
         super().__init__()
         if not 0 < percent <= 100:
             raise ValueError(f"callbacks.progress.percent must be in (0, 100], got {percent}")
-        self.context = context
+        self.context: RunContext | None = None
         self.percent = float(percent)
         self.live = sys.stderr.isatty() if live is None else live
         self._enabled = True
@@ -38,6 +39,10 @@ class Progress(ProgressBar):
         self._start_step = 0
         self._started = 0.0
         self._next_line = 0
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self.context = run_context(trainer, pl_module)
 
     def disable(self) -> None:
         self._enabled = False

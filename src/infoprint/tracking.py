@@ -94,9 +94,9 @@ def staging_in(directory: Path) -> Iterator[Path]:
             os.environ["WANDB_DATA_DIR"] = old
 
 
-def active_run_ids() -> dict[str, str] | None:
-    """Entity, project and id of the active run (for run.json), or None."""
-    run = wandb.run
+def active_run_ids(run: Any = None) -> dict[str, str] | None:
+    """Entity, project and id of ``run`` (default: the active run) for run.json, or None."""
+    run = run if run is not None else wandb.run
     if run is None:
         return None
     return {
@@ -107,9 +107,11 @@ def active_run_ids() -> dict[str, str] | None:
     }
 
 
-def update_summary(values: dict[str, Any]) -> None:
-    if wandb.run is not None:
-        wandb.run.summary.update(values)
+def update_summary(values: dict[str, Any], run: Any = None) -> None:
+    """Add ``values`` to the summary of ``run`` (default: the active run), if any."""
+    run = run if run is not None else wandb.run
+    if run is not None:
+        run.summary.update(values)
 
 
 def log_images(images: dict[str, Any], step: int) -> None:
@@ -120,16 +122,20 @@ def log_images(images: dict[str, Any], step: int) -> None:
     wandb.run.log({**payload, "trainer/global_step": step})
 
 
-def log_fingerprint(directory: Path, files: list[str], meta: dict[str, Any], sweep: str) -> str:
-    """Log a run's fingerprint files as artifact ``fingerprint-<run id>``; returns its name."""
+def log_fingerprint(
+    directory: Path, files: list[str], meta: dict[str, Any], sweep: str, run: Any = None
+) -> str:
+    """Log a run's fingerprint files as artifact ``fingerprint-<run id>`` to ``run`` (default:
+    the active run); returns its name."""
     name = f"fingerprint-{meta['run_id']}"
-    if wandb.run is None:
+    run = run if run is not None else wandb.run
+    if run is None:
         return ""
     with staging_in(directory / WANDB_DIR / "data"):
         artifact = wandb.Artifact(name, type=FINGERPRINT_ARTIFACT_TYPE, metadata=meta)
         for file in files:
             artifact.add_file(str(directory / file), name=file)
-        wandb.run.log_artifact(artifact, aliases=["latest"], tags=[_tag(sweep)])
+        run.log_artifact(artifact, aliases=["latest"], tags=[_tag(sweep)])
     return name
 
 

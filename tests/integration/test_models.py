@@ -156,9 +156,7 @@ def test_interrupted_job_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     job = Path(cfg.paths.output_dir)
     callbacks = train_module._callbacks
     with monkeypatch.context() as patch:
-        patch.setattr(
-            train_module, "_callbacks", lambda c, ctx: [*callbacks(c, ctx), Interrupt(25)]
-        )
+        patch.setattr(train_module, "_callbacks", lambda c: [*callbacks(c), Interrupt(25)])
         with pytest.raises(JobDied):
             train(cfg)
     assert (job / "last.ckpt").is_file() and (job / "error.txt").is_file()

@@ -57,7 +57,7 @@ def test_a_resumed_run_continues_the_series_without_gaps_or_duplicates(tmp_path,
     )
     made = train_module._callbacks
     with monkeypatch.context() as patch:
-        patch.setattr(train_module, "_callbacks", lambda c, ctx: [*made(c, ctx), _Die()])
+        patch.setattr(train_module, "_callbacks", lambda c: [*made(c), _Die()])
         with pytest.raises(RuntimeError, match="killed at step 50"):
             train(cfg)
     job = Path(cfg.paths.output_dir)

@@ -9,6 +9,8 @@ from infoprint.tasks.config import ConfigError, check_train_config
 from infoprint.tasks.resolvers import fast_precision
 from support import CONF, compose_config
 
+OUT = "paths.output_dir=run"  # Hydra's runtime folder, which a composed config lacks
+
 
 @pytest.mark.parametrize(
     "overrides",
@@ -20,7 +22,7 @@ from support import CONF, compose_config
     ],
 )
 def test_train_config_composes_and_validates(overrides):
-    cfg = compose_config("train", [*overrides, "sweep_name=s"])
+    cfg = compose_config("train", [*overrides, "sweep_name=s", OUT])
     check_train_config(cfg)
     assert cfg.model._target_.startswith("infoprint.models.objectives.")
 
@@ -67,13 +69,13 @@ def test_bad_values_name_the_key(key, value, message):
 
 
 def test_seed_zero_is_valid():
-    check_train_config(compose_config("train", ["seed=0", "sweep_name=s"]))
+    check_train_config(compose_config("train", ["seed=0", "sweep_name=s", OUT]))
 
 
 def test_every_yaml_in_a_group_composes():
     for group in ("data", "model", "net", "trainer", "logger", "callbacks", "experiment"):
         for option in sorted(p.stem for p in (CONF / group).glob("*.yaml")):
-            cfg = compose_config("train", [f"{group}={option}", "sweep_name=s"])
+            cfg = compose_config("train", [f"{group}={option}", "sweep_name=s", OUT])
             check_train_config(cfg)
     for option in ("dir", "wandb"):
         cfg = compose_config("analyze", [f"source={option}"])

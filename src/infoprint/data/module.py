@@ -52,6 +52,10 @@ class GroundTruthDataModule(pl.LightningDataModule):
         self.seed = seed
         self.num_workers = num_workers
 
+    def fingerprint_dataset(self) -> ImageDataset:
+        """The probe set's dataset (the fingerprint callback's hook): the training data."""
+        return self.dataset
+
     def train_dataloader(self) -> DataLoader:
         return DataLoader(
             UniformBatches(self.dataset, self.batch_size, self.seed),

@@ -1,5 +1,6 @@
 """Identity of one run: what run.json and the W&B run say about it (``docs/architecture.md``
-§3). Callbacks receive it (and through it the run directory) when train() builds them."""
+§3). The callbacks find it from the trainer at setup (``infoprint.callbacks.discovery``);
+infoprint's own training records its part in the model (``hparams["run"]``)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ class RunContext:
     output_dir: Path
     model: str
     hyperparameters: dict[str, Any]
-    seed: int
+    seed: int | None
     dataset: str
     git_commit: str | None = None
     wandb: dict[str, str] | None = field(default=None)
@@ -61,6 +62,12 @@ class RunContext:
     def identity(self) -> dict[str, Any]:
         """What makes two attempts the same run (checked on skip and resume)."""
         return {key: getattr(self, key) for key in IDENTITY_KEYS}
+
+    def record(self) -> dict[str, Any]:
+        """What a model carries of its run (``hparams["run"]``, stored in checkpoints): its
+        identity, sweep, job and run id; the callbacks read it back at setup."""
+        run = {"sweep": self.sweep, "job_num": self.job_num, "run_id": self.run_id}
+        return {**self.identity(), **run}
 
     def meta(self) -> dict[str, Any]:
         """The run-identity part of run.json."""

@@ -148,11 +148,8 @@ def check_train_config(cfg: DictConfig) -> None:
     if isinstance(objects["model"].get("discriminator_optim"), Mapping):
         _check_optimizer(objects["model"]["discriminator_optim"], "model.discriminator_optim")
     for key, node in (cfg.get("callbacks") or {}).items():
-        if not (isinstance(node, Mapping) and node.get("_partial_")):
-            raise ConfigError(
-                f"callbacks.{key} must be a callback node with _partial_: true (train() "
-                f"passes the run's context to every callback)"
-            )
+        if not (isinstance(node, Mapping) and node.get("_target_")):
+            raise ConfigError(f"callbacks.{key} must be a callback node with a _target_")
         check_object_node(OmegaConf.to_container(node, resolve=True), f"callbacks.{key}")
     _check_builds(objects)
 

@@ -32,11 +32,13 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger, WandbLogger
 
 from infoprint import tracking
+from infoprint.errors import ConfigError
 from infoprint.models.builder import build_model, model_spec
 from infoprint.run.context import RunContext, git_commit, new_run_id
 from infoprint.run.directory import Attempt, RunDirectory
@@ -93,13 +95,21 @@ def build(
         dataset=dataset.name,
         git_commit=git_commit(Path(__file__).resolve().parent),
     )
-    model.save_hyperparameters({"run": context.identity()}, logger=False)
+    model.save_hyperparameters({"run": context.record()}, logger=False)
     return datamodule, model, context
 
 
-def _callbacks(cfg: DictConfig, context: RunContext) -> list[pl.Callback]:
-    """Every callback node is partial; each gets the run's context (config order)."""
-    return [instantiate(node)(context=context) for node in (cfg.get("callbacks") or {}).values()]
+def _callbacks(cfg: DictConfig) -> list[pl.Callback]:
+    """The callbacks of the config, in its order, built from plain arguments as in any
+    Lightning + Hydra project; they find the run from the trainer and the model's record
+    (``infoprint.callbacks.discovery``)."""
+    callbacks = []
+    for key, node in (cfg.get("callbacks") or {}).items():
+        try:
+            callbacks.append(instantiate(node))
+        except InstantiationException as err:  # the callback's own message, keyed
+            raise ConfigError(f"callbacks.{key}: {err.__cause__ or err}") from err
+    return callbacks
 
 
 def _loggers(cfg: DictConfig, context: RunContext, resumed_from: int | None) -> list[Logger]:
@@ -161,7 +171,7 @@ def fit_run(
         trainer: pl.Trainer = instantiate(
             cfg.trainer,
             logger=loggers,
-            callbacks=_callbacks(cfg, context),
+            callbacks=_callbacks(cfg),
             default_root_dir=str(run_dir.path),
         )
         with warnings.catch_warnings():

@@ -1,0 +1,1 @@
+"""infoprint's Hydra config tree, installed as package data: ``pkg://infoprint.conf``."""
