@@ -46,7 +46,7 @@ def start_run(
     ``supersede_earlier`` (a resumed job): earlier offline runs in ``directory/wandb`` are
     renamed ``superseded-offline-run-*`` first.
     """
-    if mode not in ("online", "offline", "disabled", "shared"):
+    if mode not in ("online", "offline", "dryrun", "disabled", "shared"):  # dryrun = offline
         raise ValueError(
             f"logger.mode must be online, offline or disabled, got {mode!r} "
             f"(set it in the config or through WANDB_MODE)"

@@ -11,8 +11,11 @@ Hydra).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import importlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,7 +30,11 @@ from infoprint.info.baselines import MEASURES as BASELINE_MEASURES
 from infoprint.info.device import resolve_device
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-LOGGER_MODES = ("online", "offline", "disabled", "shared")
+# dryrun: W&B's older name for offline, which Lightning's WandbLogger(offline=True) puts in
+# WANDB_MODE (an analysis started from such a job's process inherits it)
+LOGGER_MODES = ("online", "offline", "dryrun", "disabled", "shared")
+DEFAULT_PROJECT = "infoprint"
+"""The analysis W&B run's project when neither the config nor the runs name one."""
 
 
 @dataclass(frozen=True)
@@ -125,16 +132,55 @@ class TrainingOptions:
 
 @dataclass(frozen=True)
 class TraversalOptions:
-    """Decode each hotspot's representative channel from ``n_bases`` probe points."""
+    """Decode each hotspot's representative channel from ``n_bases`` probe points.
+
+    ``loader``: ``package.module:function``, a function of the run directory (a Path)
+    returning the run's torch module; None = infoprint rebuilds the run's ``last.ckpt``
+    (runs of other projects are then skipped with a note). ``decoder``: the module's
+    method mapping codes [n, d] to images [n, C, H, W]."""
 
     measure: str = "nmi"
     n_bases: int = 3
     steps: int = 9
+    loader: str | None = None
+    decoder: str = "decode_mean"
 
     def __post_init__(self) -> None:
         checks.choice("traversals.measure", self.measure, MEASURES)
         checks.integer("traversals.n_bases", self.n_bases, 1)
         checks.integer("traversals.steps", self.steps, 2)
+        if not (isinstance(self.decoder, str) and self.decoder.isidentifier()):
+            raise ConfigError(
+                f"traversals.decoder must be the name of the module's decoding method, e.g. "
+                f"decode_mean; got {self.decoder!r}"
+            )
+        if self.loader is not None:
+            self.load_function()  # refused now, before any work, if it cannot be imported
+
+    def load_function(self) -> Callable[[Path], Any]:
+        """The function ``loader`` names, imported (ConfigError naming the key if it cannot)."""
+        entry = self.loader
+        module_name, _, function = entry.partition(":") if isinstance(entry, str) else ("", "", "")
+        dotted = all(part.isidentifier() for part in module_name.split("."))
+        if not (dotted and function.isidentifier()):
+            raise ConfigError(
+                f"traversals.loader must be package.module:function (a function taking the "
+                f"run directory and returning its torch module) or null; got {entry!r}"
+            )
+        try:
+            found = getattr(importlib.import_module(module_name), function)
+        except ImportError as err:
+            raise ConfigError(
+                f"traversals.loader={entry}: cannot import {module_name} ({err}); is it "
+                f"installed or on PYTHONPATH?"
+            ) from err
+        except AttributeError as err:
+            raise ConfigError(
+                f"traversals.loader={entry}: {module_name} has no {function}"
+            ) from err
+        if not callable(found):
+            raise ConfigError(f"traversals.loader={entry}: {function} is not callable")
+        return found
 
 
 @dataclass(frozen=True)
@@ -162,15 +208,50 @@ class HotspotFusionOptions:
 
 @dataclass(frozen=True)
 class LoggerOptions:
-    """The analysis W&B run (``conf/logger/``); ``mode=disabled``: no run."""
+    """The analysis W&B run (``conf/logger/``); ``mode=disabled``: no run.
 
-    project: str = "infoprint"
+    ``project`` / ``entity`` None: those the analysed runs were logged to (see
+    :meth:`for_runs`)."""
+
+    project: str | None = None
     entity: str | None = None
     mode: str = "offline"
     tags: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         checks.choice("logger.mode", self.mode, LOGGER_MODES)
+        for key in ("project", "entity"):
+            value = getattr(self, key)
+            named = isinstance(value, str | int) and not isinstance(value, bool)
+            if value is not None and not (named and str(value)):
+                raise ConfigError(
+                    f"logger.{key} must be a name or null (the runs' own); got {value!r}"
+                )
+
+    def for_runs(self, metas: Iterable[Mapping[str, Any]]) -> LoggerOptions:
+        """These options with ``project`` and ``entity`` filled in from the runs' metadata
+        (run.json ``wandb``): the project most of the runs were logged to (else
+        :data:`DEFAULT_PROJECT`) and the entity most of that project's runs name; a value
+        given in the config wins."""
+        recorded = [
+            w for m in metas if isinstance(w := m.get("wandb"), Mapping) and w.get("project")
+        ]
+        project = _given(self.project) or _most_common(str(w["project"]) for w in recorded)
+        project = project or DEFAULT_PROJECT
+        entity = _given(self.entity) or _most_common(
+            str(w["entity"]) for w in recorded if str(w["project"]) == project and w.get("entity")
+        )
+        return replace(self, project=project, entity=entity)
+
+
+def _given(value: str | int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _most_common(values: Iterable[str]) -> str | None:
+    """The most frequent value (the first seen among equals), None for none."""
+    counts = Counter(values)
+    return counts.most_common(1)[0][0] if counts else None
 
 
 @dataclass(frozen=True)

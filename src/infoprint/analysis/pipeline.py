@@ -53,6 +53,7 @@ class StepResult:
     tables: list[Table] = field(default_factory=list)
     section: dict[str, Any] | list[Any] | None = None
     failures: list[StepFailure] = field(default_factory=list)  # parts that could not be done
+    notes: list[str] = field(default_factory=list)  # parts left out on purpose, and why
 
 
 @dataclass
@@ -93,6 +94,10 @@ class AnalysisContext:
     def tables(self) -> list[Table]:
         return [t for r in self.results.values() for t in r.tables]
 
+    def notes(self) -> list[str]:
+        """What the steps left out on purpose, and why (not failures)."""
+        return [n for r in self.results.values() for n in r.notes]
+
 
 @dataclass(frozen=True)
 class Step:
@@ -126,5 +131,7 @@ def run_steps(
         context.results[step.name] = result
         for failure in result.failures:
             progress.failed(step.title, f"{failure.item or ''} {failure.message}".strip())
+        for note in result.notes:
+            progress.remark(step.title, note)
         context.failures.extend(result.failures)
     return context

@@ -108,6 +108,18 @@ def _failures(failed: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def _notes(notes: list[str]) -> list[str]:
+    if not notes:
+        return []
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return [
+        f"<h2>Notes ({len(notes)})</h2>",
+        '<p class="caption">Parts of the analysis left out on purpose (not failures), and '
+        "how to include them.</p>",
+        f"<ul>{items}</ul>",
+    ]
+
+
 def write_report(directory: Path, context: AnalysisContext) -> Path:
     """Write ``report.html``: overview, failures, each step's tables and figures, runs."""
     found = summary(context)
@@ -119,6 +131,7 @@ def write_report(directory: Path, context: AnalysisContext) -> Path:
         "to this report keep full precision.</p>",
         html_table(["item", "value"], _overview(found)),
         *_failures(found["failed_steps"]),
+        *_notes(found["notes"]),
     ]
     for result in context.results.values():
         parts += [_table(t) for t in result.tables]

@@ -31,7 +31,12 @@ from infoprint.analysis.hotspot_fusion import (
     fuse_hotspots,
     hotspot_fusion_table,
 )
-from infoprint.analysis.hotspot_traversals import NotAnImage, hotspot_traversals
+from infoprint.analysis.hotspot_traversals import (
+    NoDecoder,
+    NotAnImage,
+    hotspot_traversals,
+    skip_notes,
+)
 from infoprint.analysis.outputs import write_table
 from infoprint.analysis.pipeline import AnalysisContext, Step, StepFailure, StepResult
 from infoprint.analysis.report import write_report
@@ -139,19 +144,21 @@ def whole_space(context: AnalysisContext) -> StepResult:
 
 _TRAVERSAL_CAPTION = (
     "What hotspot {key} encodes: its representative channel (the member closest to the "
-    "hotspot's medoid) decoded by its run. Left column: the probe image reconstructed; "
-    "then the channel set to each value shown below (2nd to 98th percentile of its "
-    "posterior means), the other channels fixed. Rows: different probe images."
+    "hotspot's medoid whose run can be decoded) decoded by its run. Left column: the probe "
+    "image reconstructed; then the channel set to each value shown below (2nd to 98th "
+    "percentile of its posterior means), the other channels fixed. Rows: different probe "
+    "images."
 )
 
 
 def traversals(context: AnalysisContext) -> StepResult:
-    """Decode each hotspot's representative channel (needs the runs' last.ckpt)."""
+    """Decode each hotspot's representative channel (the runs' last.ckpt, or the module of
+    ``traversals.loader``); hotspots whose runs have no decoder are skipped with a note."""
     options = context.options.traversals
     assert options is not None
     clustering = context.clustering(options.measure)
     if clustering is None:
-        return StepResult(section={"made": [], "missing": []})
+        return StepResult(section={"made": [], "skipped": [], "missing": [], "notes": []})
     done, missing = hotspot_traversals(
         context.structure,
         clustering,
@@ -159,6 +166,8 @@ def traversals(context: AnalysisContext) -> StepResult:
         context.fingerprints,
         options.n_bases,
         options.steps,
+        loader=options.load_function() if options.loader else None,
+        decoder=options.decoder,
     )
     result = StepResult()
     for t in done:
@@ -176,13 +185,19 @@ def traversals(context: AnalysisContext) -> StepResult:
         )
         fig = traversal_grid_figure(done)
         result.figures.append(context.figure(fig, "traversals.png", caption, "traversals/all"))
+    skipped = [(h, err) for h, err in missing if isinstance(err, NoDecoder)]
+    missing = [(h, err) for h, err in missing if not isinstance(err, NoDecoder)]
     for hotspot, err in missing:
         if not isinstance(err, NotAnImage):  # data that are not images: nothing to draw
             item = f"hotspot {hotspot.measure}/{hotspot.hotspot}"
             result.failures.append(StepFailure.of("traversals", err, item))
+    n_hotspots = sum(h.measure == clustering.measure for h in context.hotspots)
+    result.notes = skip_notes(skipped, n_hotspots, options.decoder)
     result.section = {
         "made": [f"{t.hotspot.measure}/{t.hotspot.hotspot}" for t in done],
+        "skipped": [f"hotspot {h.measure}/{h.hotspot}: {err}" for h, err in skipped],
         "missing": [f"hotspot {h.measure}/{h.hotspot}: {err}" for h, err in missing],
+        "notes": result.notes,
     }
     return result
 
@@ -250,7 +265,7 @@ def fusion(context: AnalysisContext) -> StepResult:
 
 def wandb(context: AnalysisContext) -> StepResult:
     """A W&B run of job type ``analysis`` with every figure, table and headline number."""
-    logger = context.options.logger
+    logger = context.options.logger.for_runs(fp.meta for fp in context.fingerprints)
     run = tracking.start_run(
         project=logger.project,
         entity=logger.entity,
@@ -273,7 +288,14 @@ def wandb(context: AnalysisContext) -> StepResult:
         exit_code = 0
     finally:
         tracking.finish_active_run(exit_code)
-    return StepResult(section={"run_id": run.id, "mode": logger.mode})
+    return StepResult(
+        section={
+            "run_id": run.id,
+            "mode": logger.mode,
+            "project": logger.project,
+            "entity": logger.entity,
+        }
+    )
 
 
 def baselines(context: AnalysisContext) -> StepResult:

@@ -40,6 +40,7 @@ def summary(context: AnalysisContext) -> dict[str, Any]:
         ],
         "min_samples": {c.measure: c.min_samples for c in context.clusterings},
         "failed_steps": [asdict(f) for f in context.failures],
+        "notes": context.notes(),
         **context.sections(),
         "config": context.config,
     }

@@ -64,6 +64,10 @@ class StepProgress:
     def failed(self, title: str, message: str) -> None:
         self.console.print(f"[red]✗[/] {escape(title)} failed: {escape(message)}")
 
+    def remark(self, title: str, message: str) -> None:
+        """Something a step left out on purpose (not a failure), and why."""
+        self.console.print(f"[yellow]-[/] {escape(title)}: {escape(message)}")
+
     def note(self, text: str) -> None:
         """A heading line, e.g. the ensemble a study analyses next."""
         self.console.print(f"[bold]{escape(text)}[/]")

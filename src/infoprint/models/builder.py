@@ -41,6 +41,12 @@ class ModelSpecError(ValueError):
     """A model description names something that cannot be built."""
 
 
+class NoModelDescriptionError(CheckpointError):
+    """A readable checkpoint without infoprint's model description: a model of another
+    project (its own LightningModule), or an infoprint run from before descriptions were
+    stored. infoprint cannot rebuild it; the caller says what to do instead."""
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What a model is, in plain values (JSON- and ``weights_only``-safe)."""
@@ -179,9 +185,13 @@ def load_model(checkpoint: str | Path) -> pl.LightningModule:
     ckpt = read_checkpoint(path)
     values = (ckpt.get("hyper_parameters") or {}).get(MODEL_SPEC_KEY)
     if values is None:
-        raise CheckpointError(
-            f"{path}: holds no model description (hyper_parameters.{MODEL_SPEC_KEY}); it was "
-            f"written by an older infoprint: retrain, or rerun=resume to write a new one"
+        raise NoModelDescriptionError(
+            f"{path}: holds no infoprint model description (hyper_parameters."
+            f"{MODEL_SPEC_KEY}): it was not written by infoprint's training (a model of "
+            f"another project), or by an infoprint from before descriptions were stored, so "
+            f"infoprint cannot rebuild it. For traversals of such models set "
+            f"traversals.loader=package.module:function (run dir -> your module); an old "
+            f"infoprint run can be retrained, or resumed (rerun=resume) to write a new one"
         )
     try:
         model = build_model(ModelSpec.from_dict(values), trusted=False)

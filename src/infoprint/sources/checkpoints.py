@@ -55,7 +55,14 @@ class CheckpointSource(ExternalSource):
         hparams = ckpt.get("hyper_parameters") or {}
         identity, spec = hparams.get("run") or {}, hparams.get(MODEL_SPEC_KEY)
         if spec is None:
-            raise ModelError(f"{checkpoint}: holds no model description (an older infoprint)")
+            raise ModelError(
+                f"{checkpoint}: holds no infoprint model description (hyper_parameters."
+                f"{MODEL_SPEC_KEY}): not written by infoprint's training (a model of another "
+                f"project), or by an infoprint from before descriptions were stored; "
+                f"source=checkpoints rebuilds only infoprint's models. Fingerprint other "
+                f"models with the fingerprint callback during training, or with "
+                f"source=encoders (TorchScript files or module:function factories)"
+            )
         run_dir = RunDirectory(checkpoint.parent)
         previous = _run_json(run_dir)
         return ExternalRun(

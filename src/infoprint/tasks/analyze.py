@@ -28,7 +28,10 @@ from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
+from infoprint.tasks.resolvers import register_resolvers
 from infoprint.tasks.study import analyze_study
+
+register_resolvers()  # ${analysis_dir:...} in conf/analyze.yaml (infoprint.cli does it too)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,7 @@ def show(context: AnalysisContext, console: Console | None = None) -> None:
             f"  {f.step}{' ' + f.item if f.item else ''}: {f.error}: {f.message}"
             for f in context.failures
         ]
+    lines += [f"note: {note}" for note in context.notes()]
     n = len(context.fingerprints)
     lines += [f"analysis of {n} runs ({context.source}) written to {context.out}"]
     if "report" in context.results:

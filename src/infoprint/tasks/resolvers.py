@@ -1,4 +1,13 @@
-"""Config resolvers of infoprint (registered when ``infoprint.tasks.config`` is imported).
+"""Config resolvers of infoprint (registered when ``infoprint.tasks.config``,
+``infoprint.tasks.analyze`` or ``infoprint.cli`` is imported, before Hydra composes a
+config that uses them).
+
+``${analysis_dir:DEFAULT}``: where an analysis writes (``conf/analyze.yaml``,
+``hydra.run.dir``): ``<path>/analysis`` beside the fingerprints when the source is a
+directory given as one ``source.path`` (``source=dir``), else ``DEFAULT``
+(``analysis/<timestamp>``: several paths, the latest sweep under ``source.root``, other
+sources). The folder is a Hydra job named ``analyze``, which
+:mod:`infoprint.sources.local` never reads as a run, so the sweep can be analysed again.
 
 ``${fast_precision:}``: the training precision that is fastest here without changing
 what is learned beyond rounding (``bench/training.py --levers``; fingerprints within
@@ -9,8 +18,14 @@ for the conv nets), ``32-true`` elsewhere, where CPU bfloat16 is emulated and sl
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+
+LOCAL_SOURCE = "infoprint.sources.local.LocalSource"
+ANALYSIS_FOLDER = "analysis"
 
 
 def cpu_has_bf16_units() -> bool:
@@ -26,5 +41,17 @@ def fast_precision() -> str:
     return "32-true"
 
 
+def analysis_dir(default: str, *, _root_: DictConfig) -> str:
+    """``hydra.run.dir`` of an analysis for ``${analysis_dir:DEFAULT}`` (module docstring)."""
+    source: Any = OmegaConf.select(_root_, "source", default=None)
+    if not OmegaConf.is_dict(source) or source.get("_target_") != LOCAL_SOURCE:
+        return default
+    path = source.get("path")
+    if isinstance(path, str) and path.strip():
+        return str(Path(path) / ANALYSIS_FOLDER)
+    return default
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("fast_precision", fast_precision, replace=True)
+    OmegaConf.register_new_resolver("analysis_dir", analysis_dir, replace=True)

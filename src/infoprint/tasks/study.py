@@ -215,7 +215,7 @@ def write_study_html(
 
 def _log_study(options, out, found, items, tables, figures, summaries) -> dict[str, Any] | None:
     """One W&B run for the study (job type ``analysis``); None when logging is disabled."""
-    logger = options.logger
+    logger = options.logger.for_runs(fp.meta for i in items for fp in i.ensemble.fingerprints)
     run = tracking.start_run(
         project=logger.project,
         entity=logger.entity,
@@ -250,7 +250,13 @@ def _log_study(options, out, found, items, tables, figures, summaries) -> dict[s
         exit_code = 0
     finally:
         tracking.finish_active_run(exit_code)
-    return {"run_id": run.id, "mode": logger.mode, "fingerprints_used": used}
+    return {
+        "run_id": run.id,
+        "mode": logger.mode,
+        "project": logger.project,
+        "entity": logger.entity,
+        "fingerprints_used": used,
+    }
 
 
 def _show(tables: list[Table], skipped: list, notes: list[str], out: Path) -> None:
