@@ -33,8 +33,8 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 def demo_config(steps: int):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", ["experiment=demo", f"trainer.max_steps={steps}",
-                                 "sweep_name=bench", "paths.output_dir=unused"])  # fmt: skip
+        overrides = [f"trainer.max_steps={steps}", "sweep_name=bench", "paths.output_dir=-"]
+        return compose("train", ["experiment=demo", *overrides])
 
 
 def fit(cfg, out: Path, probe: int | None) -> float:
@@ -42,10 +42,15 @@ def fit(cfg, out: Path, probe: int | None) -> float:
     pl.seed_everything(0, verbose=False)
     datamodule, model, _ = build(cfg, job_num=0)
     callbacks = [FingerprintCallback(size=probe, output_dir=out)] if probe else []
-    trainer = pl.Trainer(max_steps=cfg.trainer.max_steps, precision=cfg.trainer.precision,
-                         logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, callbacks=callbacks,
-                         default_root_dir=str(out))  # fmt: skip
+    quiet = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = pl.Trainer(
+        max_steps=cfg.trainer.max_steps,
+        precision=cfg.trainer.precision,
+        enable_model_summary=False,
+        callbacks=callbacks,
+        default_root_dir=str(out),
+        **quiet,
+    )
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule)
     return time.perf_counter() - started
@@ -61,8 +66,8 @@ def main() -> None:
     logging.disable(logging.INFO)
     torch.set_num_threads(1)
     cfg = demo_config(args.steps)
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
-          f"precision {cfg.trainer.precision}; {args.steps} steps, probe set {args.probe}")  # fmt: skip
+    load = f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    print(f"{load}; precision {cfg.trainer.precision}; {args.steps} steps, probe {args.probe}")
     with tempfile.TemporaryDirectory() as tmp:
         fit(cfg, Path(tmp) / "warm-up", args.probe)
         bare, with_callback = [], []
@@ -75,8 +80,10 @@ def main() -> None:
     print(f"without the callback {t0:.2f} s, with it {t1:.2f} s (medians of {args.repeats})")
     print(f"overhead at {args.steps} steps: {100 * fixed / t0:.2f} %  ({fixed:.2f} s per run)")
     demo = per_step * args.demo_steps
-    print(f"projected to the demo's {args.demo_steps} steps ({demo:.0f} s of training): "
-          f"{100 * fixed / demo:.2f} %")  # fmt: skip
+    projected = f"{100 * fixed / demo:.2f} %"
+    print(
+        f"projected to the demo's {args.demo_steps} steps ({demo:.0f} s of training): {projected}"
+    )
 
 
 if __name__ == "__main__":
