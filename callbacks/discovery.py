@@ -15,7 +15,10 @@ source that knows a field wins:
 - run id: the trainer's W&B logger's run (the fingerprint artifact goes to that run), then
   the record, then a new id.
 - model and hyper-parameters: the record, then the module's class name and the scalar
-  values of its ``hparams`` (nested ones as ``a.b``).
+  values of its ``hparams`` (nested ones as ``a.b``) together with the job's Hydra
+  overrides other than seeds (``model.beta=4`` -> ``{"model.beta": 4.0}``), so that what a
+  sweep varies is what the analysis splits ensembles by, whether or not the module saves
+  it as a hyper-parameter.
 - dataset: the record, then the probe set's dataset (the fingerprint callback fills it in).
 
 One context per trainer: every infoprint callback of a fit shares it; an ``output_dir``
@@ -62,7 +65,9 @@ def discover_run(trainer: Any, pl_module: Any, output_dir: str | Path | None = N
         job_num=int(record.get("job_num", job)),
         output_dir=folder,
         model=str(record.get("model", type(pl_module).__name__)),
-        hyperparameters=dict(record.get("hyperparameters", scalar_hparams(pl_module))),
+        hyperparameters=dict(
+            record["hyperparameters"] if record else _hyperparameters(pl_module, hydra)
+        ),
         seed=record.get("seed", _lightning_seed()),
         dataset=str(record.get("dataset", "")),
         git_commit=git_commit((hydra or {}).get("cwd") or os.getcwd()),
@@ -91,6 +96,27 @@ def scalar_hparams(pl_module: Any) -> dict[str, Any]:
     return flat
 
 
+def override_values(overrides: list[str]) -> dict[str, Any]:
+    """Hydra task overrides as ``{key: value}`` (typed as Hydra parses them), without the
+    seed (a run's seed is not a hyper-parameter) and deletions."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    values: dict[str, Any] = {}
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.get_key_element().lstrip("+~")
+        if override.is_delete() or key.rsplit(".", 1)[-1] == "seed":
+            continue
+        value = override.value()
+        if isinstance(value, _SCALARS):
+            values[key] = value
+    return values
+
+
+def _hyperparameters(pl_module: Any, hydra: dict[str, Any] | None) -> dict[str, Any]:
+    overrides = override_values(hydra["overrides"]) if hydra else {}
+    return {**scalar_hparams(pl_module), **overrides}
+
+
 def wandb_run(trainer: Any) -> Any:
     """The W&B run of the trainer's ``WandbLogger`` (either Lightning package), or None
     (no such logger, or a rank other than zero)."""
@@ -113,8 +139,8 @@ def _lightning_seed() -> int | None:
 
 
 def _hydra_runtime() -> dict[str, Any] | None:
-    """Output folder, launch folder, mode, sweep folder and job number of the Hydra job this
-    process runs, or None outside Hydra."""
+    """Output folder, launch folder, mode, sweep folder, job number and task overrides of
+    the Hydra job this process runs, or None outside Hydra."""
     try:
         from hydra.core.hydra_config import HydraConfig
     except ImportError:
@@ -128,6 +154,7 @@ def _hydra_runtime() -> dict[str, Any] | None:
         "multirun": str(hydra.mode) == "RunMode.MULTIRUN",
         "sweep_dir": hydra.sweep.dir,
         "job_num": hydra.job.get("num"),
+        "overrides": list(hydra.overrides.task),
     }
 
 

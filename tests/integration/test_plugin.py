@@ -118,7 +118,8 @@ def test_the_wheel_installs_infoprint_alone_and_its_code_is_imported(venv, user_
 
 def test_a_foreign_sweep_is_fingerprinted_logged_and_analysed(venv, user_env, tmp_path):
     project = tmp_path / "project"
-    _run([str(venv / "python"), "src/train.py", "-m", "seed=0,1,2"], project, user_env)
+    sweep_args = ["-m", "seed=0,1,2", "model.beta=1.0"]  # the user's own sweep command
+    _run([str(venv / "python"), "src/train.py", *sweep_args], project, user_env)
     (sweep,) = (project / "logs" / "train" / "multiruns").iterdir()
     for job in range(3):
         run_dir = sweep / str(job)
@@ -128,7 +129,8 @@ def test_a_foreign_sweep_is_fingerprinted_logged_and_analysed(venv, user_env, tm
         assert fp.mu.shape == (300, 3) and np.isfinite(fp.logvar).all()
         assert (meta["model"], meta["seed"], meta["job_num"]) == ("DigitsVAE", job, job)
         assert meta["sweep"] == sweep.name and meta["steps"] == 60
-        assert meta["hyperparameters"] == {"latent_dim": 3, "hidden": 64, "beta": 1.0, "lr": 0.003}
+        hparams = {"latent_dim": 3, "hidden": 64, "beta": 1.0, "lr": 0.003, "model.beta": 1.0}
+        assert meta["hyperparameters"] == hparams  # the module's, and the sweep's overrides
         assert meta["factor_names"] == ["factor_0"] and fp.factors.max() == 9  # digit labels
         (wandb_run,) = (run_dir / "wandb").glob("offline-run-*")  # the logger's run, only
         assert wandb_run.name.endswith(meta["run_id"]) and meta["wandb"]["project"] == "digits-vae"
@@ -197,12 +199,38 @@ if __name__ == "__main__":
                         enable_checkpointing=False, callbacks=[FingerprintCallback(size=100)])
     trainer.fit(DigitsVAE(), datamodule=DigitsData())
 """
+CHECK_ABSENT = """
+    import sys
+    print("pytorch_lightning imported:", "pytorch_lightning" in sys.modules)
+"""
 
 
-def test_the_callback_under_ddp_writes_once_from_rank_zero(venv, user_env, tmp_path):
+# Makes `pytorch_lightning` unimportable in every process of the run: `lightning` alone.
+WITHOUT_PYTORCH_LIGHTNING = """
+import sys
+
+
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "pytorch_lightning":
+            raise ImportError(f"{name} is not installed here")
+
+
+sys.meta_path.insert(0, Absent())
+"""
+
+
+def test_the_callback_under_ddp_on_lightning_alone_writes_once_from_rank_zero(
+    venv, user_env, tmp_path
+):
     project = tmp_path / "project"
-    (project / "ddp.py").write_text(DDP_SCRIPT)
-    _run([str(venv / "python"), "ddp.py"], project, user_env)
+    (project / "ddp.py").write_text(DDP_SCRIPT + CHECK_ABSENT)
+    site = tmp_path / "lightning-alone"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(WITHOUT_PYTORCH_LIGHTNING)
+    env = {**user_env, "PYTHONPATH": f"{site}{os.pathsep}{user_env['PYTHONPATH']}"}
+    out = _run([str(venv / "python"), "ddp.py"], project, env).stdout
+    assert "pytorch_lightning imported: False" in out
     written = list((project / "ddp-run").rglob("fingerprint.npz"))
     assert len(written) == 1
     fp = Fingerprint.load(written[0].parent)

@@ -130,8 +130,7 @@ def _loggers(cfg: DictConfig, context: RunContext, resumed_from: int | None) -> 
         tags=list(cfg.logger.tags),
         supersede_earlier=resumed_from is not None,
     )
-    if run is not None:
-        context.wandb = tracking.active_run_ids()
+    if run is not None:  # the callbacks find the run through this logger
         loggers.append(WandbLogger(experiment=run))
     return loggers
 
