@@ -6,7 +6,6 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -28,9 +27,7 @@ class JobProbe(pl.Callback):
     The jobs need this folder on ``PYTHONPATH``.
     """
 
-    def __init__(
-        self, context: Any = None, seconds_per_step: float = 0.0, fresh_only: bool = False
-    ) -> None:
+    def __init__(self, seconds_per_step: float = 0.0, fresh_only: bool = False) -> None:
         self.seconds_per_step = seconds_per_step
         self.fresh_only = fresh_only
         self.pace = 0.0

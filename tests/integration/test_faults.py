@@ -241,8 +241,55 @@ def test_two_analyses_of_one_sweep_at_once(tmp_path):
         "hotspot_fusion.enabled=false",
     ]
     run_twice_at_once("analyze.py", args, tmp_path)
-    outputs = sorted((tmp_path / "analysis").iterdir())
-    assert len(outputs) == 2  # each its own folder, neither overwrote the other
-    for out in outputs:
-        assert json.loads((out / "summary.json").read_text())["n_runs"] == 4
-    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["0", "1", "2", "3"]
+    # each wrote its own staging folder; the last to finish replaced the other's whole
+    out = tmp_path / "s" / "analysis"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_runs"] == 4
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["0", "1", "2", "3", "analysis"]
+    assert all((out / path).is_file() for path in summary["files"].values())
+
+
+ANALYSE = ["logger=none", "traversals.enabled=false", "hotspot_fusion.enabled=false"]
+
+
+def _analysis_of(sweep: Path, threshold: float) -> list[str]:
+    return [f"source.path={sweep}", f"information_threshold={threshold}", *ANALYSE]
+
+
+def _one_analysis(out: Path) -> float:
+    """The threshold of the analysis in ``out``, after checking every file is its own."""
+    summary = json.loads((out / "summary.json").read_text())
+    listed = {out / path for path in summary["files"].values()} | {out / "summary.json"}
+    present = {p for p in out.iterdir() if p.is_file() and p.suffix != ".log"}
+    assert present == listed, present ^ listed  # nothing stale, nothing missing
+    return summary["information_threshold"]
+
+
+def test_a_reanalysis_replaces_the_folder_whole_and_a_failed_one_changes_nothing(tmp_path):
+    sweep = tmp_path / "s"
+    for job in range(4):
+        make_fingerprint(n=40, d=3, seed=job, run_id=f"run{job}").save(sweep / str(job))
+    assert run_script("analyze.py", _analysis_of(sweep, 0.01), tmp_path).returncode == 0
+    (sweep / "analysis" / "traversal_nmi_9.png").write_bytes(b"stale")  # an earlier output
+    assert run_script("analyze.py", _analysis_of(sweep, 0.02), tmp_path).returncode == 0
+    assert _one_analysis(sweep / "analysis") == 0.02  # the stale figure is gone
+    failed = run_script("analyze.py", [*_analysis_of(sweep, 0.02), "ensembles.by=[nope]"], tmp_path)
+    assert failed.returncode != 0
+    assert _one_analysis(sweep / "analysis") == 0.02
+    assert sorted(p.name for p in sweep.iterdir()) == ["0", "1", "2", "3", "analysis"]
+
+
+def test_a_reanalysis_killed_at_any_moment_leaves_the_previous_one_whole(tmp_path):
+    sweep = tmp_path / "s"
+    for job in range(6):
+        make_fingerprint(n=300, d=4, seed=job, run_id=f"run{job}").save(sweep / str(job))
+    assert run_script("analyze.py", _analysis_of(sweep, 0.01), tmp_path).returncode == 0
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, str(ROOT / "analyze.py"), *_analysis_of(sweep, 0.02)]
+    for delay in (1.0, 3.0, 5.0):
+        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        assert _one_analysis(sweep / "analysis") in (0.01, 0.02)  # one or the other, whole

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 # TINY_TRAIN without its torch_threads=1: the preset sets torch_threads from cpus_per_task.
 TRAIN = [arg for arg in TINY_TRAIN if not arg.startswith("torch_threads=")]
 SLURM = ["+launcher=submitit_slurm", "hydra.launcher.gpus_per_node=null", "hydra.launcher.mem_gb=1"]
-PROBE = ["+callbacks.probe._target_=job_probe.JobProbe", "+callbacks.probe._partial_=true"]
+PROBE = ["+callbacks.probe._target_=job_probe.JobProbe"]
 ANALYSIS = ["traversals.enabled=false", "hotspot_fusion.enabled=false"]
 
 ARRAY = [*TRAIN, *SLURM, *PROBE, "+callbacks.probe.seconds_per_step=0.02"]

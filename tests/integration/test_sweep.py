@@ -172,7 +172,7 @@ def test_hotspot_traversals_and_report(sweep):
     report = (out / "report.html").read_text()
     for key, path in summary["files"].items():
         if str(path).endswith(".png"):
-            data = base64.b64encode(Path(path).read_bytes()).decode()
+            data = base64.b64encode((out / path).read_bytes()).decode()
             assert data in report, key
     assert "Skipped runs (3)" in report and "NonFiniteLossError" in report
     first = summary["hotspots"][0]  # table cells at 4 significant digits

@@ -104,9 +104,17 @@ def save_figure(fig: Figure, path: Path, caption: str, key: str | None = None) -
 
 
 def write_summary(directory: Path, summary: dict[str, Any]) -> Path:
-    """``summary.json`` (numpy values, paths and dataclasses made JSON)."""
-    path = Path(directory) / SUMMARY_FILE
-    path.write_text(json.dumps(summary, indent=2, default=_jsonable))
+    """``summary.json`` (numpy values, paths and dataclasses made JSON). Paths inside
+    ``directory`` are written relative to it, so the folder can be moved or published."""
+    directory = Path(directory)
+    path = directory / SUMMARY_FILE
+
+    def jsonable(value: Any) -> Any:
+        if isinstance(value, Path) and value.is_relative_to(directory):
+            return str(value.relative_to(directory))
+        return _jsonable(value)
+
+    path.write_text(json.dumps(summary, indent=2, default=jsonable))
     return path
 
 

@@ -26,10 +26,12 @@ from infoprint.analysis.core import analyze_ensemble, ensemble_context
 from infoprint.analysis.ensembles import split_ensembles
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.pipeline import AnalysisContext
+from infoprint.analysis.report import REPORT_FILE
 from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
+from infoprint.tasks.publish import PUBLISH_KEY, discard, publish
 from infoprint.tasks.resolvers import register_resolvers
-from infoprint.tasks.study import analyze_study
+from infoprint.tasks.study import STUDY_FILE, analyze_study
 
 register_resolvers()  # ${analysis_dir:...} in conf/analyze.yaml (infoprint.cli does it too)
 
@@ -82,11 +84,33 @@ def _record(cfg: DictConfig) -> tuple[dict[str, Any], str]:
 
 def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, Any]:
     """Analyse the source's runs: one ensemble as it is, several as a study; returns the
-    summary written to summary.json. ``progress`` shows (and may time) each stage."""
+    summary written to summary.json. ``progress`` shows (and may time) each stage. Under
+    Hydra the analysis is written into a staging folder and published whole to
+    ``hydra.run.dir`` when complete (:mod:`infoprint.tasks.publish`); a failed one leaves
+    the previous analysis there as it was."""
     options = AnalysisOptions.from_config(cfg)
     out = Path(cfg.paths.output_dir)
+    target = OmegaConf.select(cfg, f"paths.{PUBLISH_KEY}", default=None)
     out.mkdir(parents=True, exist_ok=True)
-    progress = progress or StepProgress()
+    try:
+        found = _analyze_into(cfg, options, out, progress or StepProgress())
+    except BaseException:
+        if target is not None:
+            discard(out)
+        raise
+    where = publish(out, Path(target)) if target is not None else out
+    if (where / STUDY_FILE).is_file():
+        print(f"study written to {where} (study.html, study.csv, ensembles/<name>/)")
+        return found
+    print(f"analysis of {found['n_runs']} runs written to {where}")
+    if (where / REPORT_FILE).is_file():
+        print(f"report: {where / REPORT_FILE}")
+    return found
+
+
+def _analyze_into(
+    cfg: DictConfig, options: AnalysisOptions, out: Path, progress: StepProgress
+) -> dict[str, Any]:
     source, fingerprints, skipped = read_source(cfg, progress)
     ensembles, notes = split_ensembles(fingerprints, options.ensembles.by)
     if len(ensembles) > 1:
@@ -119,10 +143,7 @@ def show(context: AnalysisContext, console: Console | None = None) -> None:
             for f in context.failures
         ]
     lines += [f"note: {note}" for note in context.notes()]
-    n = len(context.fingerprints)
-    lines += [f"analysis of {n} runs ({context.source}) written to {context.out}"]
-    if "report" in context.results:
-        lines += [f"report: {context.results['report'].files['report']}"]
+    lines += [f"{len(context.fingerprints)} runs read from {context.source}"]
     console.print()
     for line in lines:
         console.print(line, markup=False)

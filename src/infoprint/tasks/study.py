@@ -271,6 +271,3 @@ def _show(tables: list[Table], skipped: list, notes: list[str], out: Path) -> No
         console.print(f"skipped {len(skipped)} runs:", markup=False)
         for s in skipped:
             console.print(f"  {s.run}: {s.reason}", markup=False)
-    console.print(
-        f"study written to {out} (study.html, study.csv, ensembles/<name>/)", markup=False
-    )
