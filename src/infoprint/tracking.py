@@ -114,12 +114,18 @@ def update_summary(values: dict[str, Any], run: Any = None) -> None:
         run.summary.update(values)
 
 
+def _own_staging(run: Any) -> Any:
+    """Stage what ``run`` logs (tables, media) inside the folder the run was started in."""
+    return staging_in(Path(run.settings.root_dir) / WANDB_DIR / "data")
+
+
 def log_images(images: dict[str, Any], step: int) -> None:
     """Log image arrays [H, W, 3] in [0, 1] against ``trainer/global_step``."""
     if wandb.run is None:
         return
-    payload: dict[str, Any] = {key: wandb.Image(image) for key, image in images.items()}
-    wandb.run.log({**payload, "trainer/global_step": step})
+    with _own_staging(wandb.run):
+        payload: dict[str, Any] = {key: wandb.Image(image) for key, image in images.items()}
+        wandb.run.log({**payload, "trainer/global_step": step})
 
 
 def log_fingerprint(
@@ -155,10 +161,11 @@ def log_analysis(
     """Log the analysis figures (as ``wandb.Image``), tables and summary to the active run."""
     if wandb.run is None:
         return
-    payload: dict[str, Any] = {key: wandb.Image(str(path)) for key, path in images.items()}
-    payload |= {key: wandb.Table(columns=c, data=rows) for key, (c, rows) in tables.items()}
-    wandb.run.log(payload)
-    wandb.run.summary.update(summary)
+    with _own_staging(wandb.run):  # tables are staged as artifacts
+        payload: dict[str, Any] = {key: wandb.Image(str(path)) for key, path in images.items()}
+        payload |= {key: wandb.Table(columns=c, data=rows) for key, (c, rows) in tables.items()}
+        wandb.run.log(payload)
+        wandb.run.summary.update(summary)
 
 
 def use_fingerprints(directories: list[Path], staging: Path) -> int:

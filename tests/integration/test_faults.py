@@ -136,6 +136,32 @@ def test_job_folder_is_self_contained_for_wandb_sync(tmp_path, monkeypatch):
         assert (copy / Path(path).relative_to(job)).exists(), path
 
 
+@pytest.mark.parametrize("study", [False, True], ids=["ensemble", "study"])
+def test_analysis_folder_is_self_contained_for_wandb_sync(tmp_path, study):
+    """The analysis's (and the study's) offline run stages its files inside the published
+    analysis folder, and nothing lands in the user-wide W&B data folder."""
+    sweep = tmp_path / "s"
+    for job in range(4):
+        beta = 1.0 + (job % 2) * study  # a study: two ensembles of two runs
+        fp = make_fingerprint(n=40, d=3, seed=job, run_id=f"run{job}", job_num=job,
+                              model="beta_vae", hyperparameters={"beta": beta})  # fmt: skip
+        fp.save(sweep / str(job))
+    args = [f"source.path={sweep}", "traversals.enabled=false", "hotspot_fusion.enabled=false"]
+    result = run_script("analyze.py", args, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = sweep / "analysis"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["wandb"]["run_id"] and ("study" in summary) == study
+    (records,) = (out / "wandb").glob("offline-run-*/run-*.wandb")
+    strings = _record_strings(records.read_bytes(), str(tmp_path).encode())
+    paths = [p for p in strings if "/wandb/" in p]  # files (the others: config values)
+    assert any("staging" in p for p in paths), "the staged files are referenced"
+    for path in paths:
+        assert Path(path).is_relative_to(out) and Path(path).exists(), path
+    home_staging = Path(os.environ["WANDB_DATA_DIR"]) / "artifacts" / "staging"
+    assert not home_staging.exists() or not any(home_staging.iterdir())
+
+
 def _record_strings(data: bytes, prefix: bytes) -> set[str]:
     """Protobuf strings in W&B's record file that start with ``prefix``: each is preceded
     by its length as a varint (one or two bytes for paths)."""

@@ -18,7 +18,7 @@ from infoprint.analysis.hotspots import cluster, hotspots
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.outputs import write_summary
 from infoprint.analysis.pipeline import AnalysisContext, Step, run_steps
-from infoprint.analysis.steps import STEPS
+from infoprint.analysis.steps import STAGED_STEPS, WANDB_STEP
 from infoprint.analysis.summary import summary, sweep_of
 from infoprint.analysis.terminal import StepProgress
 
@@ -63,14 +63,26 @@ def ensemble_context(
 
 
 def analyze_ensemble(
-    context: AnalysisContext, progress: StepProgress, steps: Sequence[Step] = STEPS
+    context: AnalysisContext, progress: StepProgress, steps: Sequence[Step] = STAGED_STEPS
 ) -> tuple[AnalysisContext, dict[str, Any]]:
     """Run ``steps`` on one ensemble; writes and returns its summary.json."""
     started = time.perf_counter()
     context.out.mkdir(parents=True, exist_ok=True)
     context = run_steps(steps, context, progress)
+    return context, _summarise(context, time.perf_counter() - started)
+
+
+def log_published(
+    context: AnalysisContext, out: Path, found: dict[str, Any], progress: StepProgress
+) -> dict[str, Any]:
+    """The W&B step on the analysis once published as ``out``; rewrites its summary.json."""
+    context = run_steps([WANDB_STEP], context.moved(out), progress)
+    return _summarise(context, found["seconds"])
+
+
+def _summarise(context: AnalysisContext, seconds: float) -> dict[str, Any]:
     found = summary(context)
     found["files"] = context.files()
-    found["seconds"] = round(time.perf_counter() - started, 3)
+    found["seconds"] = round(seconds, 3)
     write_summary(context.out, found)
-    return context, found
+    return found

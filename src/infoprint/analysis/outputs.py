@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,12 @@ class FigureFile:
     path: Path
     caption: str
 
+    def moved(self, old: Path, new: Path) -> FigureFile:
+        """The same figure after its folder ``old`` became ``new``."""
+        if not self.path.is_relative_to(old):
+            return self
+        return replace(self, path=new / self.path.relative_to(old))
+
 
 def format_value(value: Any) -> str:
     """A value for people (report, terminal): floats to 4 significant digits, None empty."""
@@ -114,7 +121,12 @@ def write_summary(directory: Path, summary: dict[str, Any]) -> Path:
             return str(value.relative_to(directory))
         return _jsonable(value)
 
-    path.write_text(json.dumps(summary, indent=2, default=jsonable))
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    with partial.open("w") as f:  # whole or not at all: write, fsync, rename
+        f.write(json.dumps(summary, indent=2, default=jsonable))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
     return path
 
 

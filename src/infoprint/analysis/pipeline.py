@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,22 @@ class AnalysisContext:
     command: str
     results: dict[str, StepResult] = field(default_factory=dict)
     failures: list[StepFailure] = field(default_factory=list)
+
+    def moved(self, out: Path) -> AnalysisContext:
+        """This context after its output folder was published as ``out``."""
+
+        def move(path: Path) -> Path:
+            return out / path.relative_to(self.out) if path.is_relative_to(self.out) else path
+
+        results = {
+            name: replace(
+                r,
+                files={k: move(p) for k, p in r.files.items()},
+                figures=[f.moved(self.out, out) for f in r.figures],
+            )
+            for name, r in self.results.items()
+        }
+        return replace(self, out=out, results=results)
 
     def figure(self, fig: Any, name: str, caption: str, key: str | None = None) -> FigureFile:
         """Save ``fig`` as ``name`` in the output folder."""

@@ -391,3 +391,7 @@ STEPS = (
     Step("report", "report.html", report),
 )
 """Every step, in order (docs/architecture.md §10)."""
+WANDB_STEP = next(step for step in STEPS if step.name == "wandb")
+STAGED_STEPS = tuple(step for step in STEPS if step is not WANDB_STEP)
+"""The steps written into the staging folder; W&B logs once the folder is published (its
+records hold absolute paths of the files it stages, which must stay valid)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from infoprint.analysis.core import analyze_ensemble, ensemble_context
+from infoprint.analysis.core import analyze_ensemble, ensemble_context, log_published
 from infoprint.analysis.ensembles import split_ensembles
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.pipeline import AnalysisContext
@@ -92,13 +93,16 @@ def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, 
     out = Path(cfg.paths.output_dir)
     target = OmegaConf.select(cfg, f"paths.{PUBLISH_KEY}", default=None)
     out.mkdir(parents=True, exist_ok=True)
+    progress = progress or StepProgress()
     try:
-        found = _analyze_into(cfg, options, out, progress or StepProgress())
+        found, log_published = _analyze_into(cfg, options, out, progress)
     except BaseException:
         if target is not None:
             discard(out)
         raise
     where = publish(out, Path(target)) if target is not None else out
+    if options.logger.mode != "disabled":
+        found = log_published(where)
     if (where / STUDY_FILE).is_file():
         print(f"study written to {where} (study.html, study.csv, ensembles/<name>/)")
         return found
@@ -110,7 +114,9 @@ def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, 
 
 def _analyze_into(
     cfg: DictConfig, options: AnalysisOptions, out: Path, progress: StepProgress
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Callable[[Path], dict[str, Any]]]:
+    """The analysis written into ``out``: its summary, and the function that logs it to
+    W&B once ``out`` is published (W&B records absolute paths: they must be final)."""
     source, fingerprints, skipped = read_source(cfg, progress)
     ensembles, notes = split_ensembles(fingerprints, options.ensembles.by)
     if len(ensembles) > 1:
@@ -120,7 +126,7 @@ def _analyze_into(
                                _record(cfg), progress)  # fmt: skip
     context, found = analyze_ensemble(context, progress)
     show(context)
-    return found
+    return found, lambda where: log_published(context, where, found, progress)
 
 
 def show(context: AnalysisContext, console: Console | None = None) -> None:

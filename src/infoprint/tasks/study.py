@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,6 @@ from infoprint.analysis.ensembles import Ensemble
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.outputs import FigureFile, Table, save_figure, write_summary, write_table
 from infoprint.analysis.report import STYLE, html_table
-from infoprint.analysis.steps import STEPS
 from infoprint.analysis.study import EnsembleAnalysis, hotspot_links, links_table, study_table
 from infoprint.analysis.summary import headline_numbers, sweep_of
 from infoprint.analysis.terminal import StepProgress, rich_table
@@ -37,8 +37,6 @@ from infoprint.plots.study import (
 
 log = logging.getLogger(__name__)
 
-ENSEMBLE_STEPS = tuple(step for step in STEPS if step.name != "wandb")
-"""Each ensemble's steps; the study logs one W&B run for all of them."""
 STUDY_FILE = "study.html"
 
 
@@ -51,8 +49,10 @@ def analyze_study(
     notes: list[str],
     record: tuple[dict[str, Any], str],
     progress: StepProgress,
-) -> dict[str, Any]:
-    """Analyse every ensemble, then compare them; returns the study's summary."""
+) -> tuple[dict[str, Any], Callable[[Path], dict[str, Any]]]:
+    """Analyse every ensemble, then compare them; returns the study's summary and the
+    function that logs it to W&B once ``out`` is published (paths in the summary are
+    relative to the study's folder)."""
     started = time.perf_counter()
     items, summaries = [], {}
     for ensemble in ensembles:
@@ -69,7 +69,7 @@ def analyze_study(
             record,
             progress,
         )
-        context, found = analyze_ensemble(context, progress, ENSEMBLE_STEPS)
+        context, found = analyze_ensemble(context, progress)  # one W&B run: the study's
         items.append(EnsembleAnalysis(ensemble, context))
         summaries[ensemble.name] = found
     tables, figures = _study_outputs(items, out, options)
@@ -83,23 +83,30 @@ def analyze_study(
                 "keys": i.ensemble.keys,
                 "n_runs": len(i.ensemble.fingerprints),
                 "note": i.note,
-                "path": str(out / "ensembles" / i.ensemble.name),
+                "path": f"ensembles/{i.ensemble.name}",
             }
             for i in items
         },
         "notes": notes,
         "skipped": [{"run": s.run, "reason": s.reason} for s in skipped],
         "study": [dict(zip(tables[0].columns, row, strict=True)) for row in tables[0].rows],
-        "files": {t.name: str(out / t.file) for t in tables if t.file}
-        | {f.key: str(f.path) for f in figures},
+        "files": {t.name: str(t.file) for t in tables if t.file}
+        | {f.key: str(f.path.relative_to(out)) for f in figures},
         "config": record[0],
     }
-    found["files"]["study_html"] = str(write_study_html(out, tables, figures, items, notes))
-    found["wandb"] = _log_study(options, out, found, items, tables, figures, summaries)
+    found["files"]["study_html"] = write_study_html(out, tables, figures, items, notes).name
     found["seconds"] = round(time.perf_counter() - started, 3)
     write_summary(out, found)
     _show(tables, skipped, notes, out)
-    return found
+
+    def log_published(where: Path) -> dict[str, Any]:
+        """The study's W&B run once its folder is published as ``where``."""
+        moved = [f.moved(out, where) for f in figures]
+        found["wandb"] = _log_study(options, where, found, items, tables, moved, summaries)
+        write_summary(where, found)
+        return found
+
+    return found, log_published
 
 
 def _study_outputs(
