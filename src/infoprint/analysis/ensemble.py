@@ -84,6 +84,12 @@ def check_compatible(fingerprints: Sequence[Fingerprint]) -> None:
             )
 
 
+def _job_num(fp: Fingerprint) -> int:
+    """The run's job number from run.json, -1 when it has none (an integer or nothing)."""
+    job = fp.meta.get("job_num")
+    return job if isinstance(job, int) and not isinstance(job, bool) else -1
+
+
 def ensemble_structure(
     fingerprints: Sequence[Fingerprint],
     threshold: float = 0.01,
@@ -97,9 +103,7 @@ def ensemble_structure(
     mu = np.concatenate([fp.mu for fp in fingerprints], axis=1)
     logvar = np.concatenate([fp.logvar for fp in fingerprints], axis=1)
     run_ids = np.concatenate([[fp.run_id] * fp.n_channels for fp in fingerprints])
-    jobs = np.concatenate(
-        [[int(fp.meta.get("job_num", -1))] * fp.n_channels for fp in fingerprints]
-    )
+    jobs = np.concatenate([[_job_num(fp)] * fp.n_channels for fp in fingerprints])
     channels = np.concatenate([np.arange(fp.n_channels) for fp in fingerprints])
     bits = information(GaussianChannels(mu, logvar), **opts).numpy()
 

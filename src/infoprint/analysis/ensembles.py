@@ -8,11 +8,18 @@ hyper-parameters (by name, e.g. ``beta``), ``dataset``, ``latent_dim`` and ``ste
 unless every run has its own setting (a random search: one ensemble, with a note);
 ``by=[model, beta]`` names them. Runs on different probe sets always go to different
 ensembles (the probe digest is an implicit key), with a note.
+
+An ensemble's name is its folder (``<out>/ensembles/<name>``): ASCII letters, digits and
+``_.=+-`` only, at most ``MAX_NAME`` characters, never hidden or ``..``. A name that had to
+be changed to be so (``x/y``), or that two ensembles would share (``x/y`` and ``x_y``, or
+``a`` and ``A`` on a case-insensitive disk), ends in a short hash of the ensemble's keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +28,9 @@ from infoprint.errors import ConfigError
 from infoprint.fingerprint.record import Fingerprint
 
 IDENTITY = ("model", "dataset", "latent_dim", "steps")
+MAX_NAME = 80
+"""Longest ensemble folder name (with its hash suffix)."""
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=+-]")
 NEVER = frozenset({"seed", "dataset_size"})
 """Never grouping keys: the seed is what an ensemble repeats; β-TCVAE's dataset size
 follows from the dataset."""
@@ -48,8 +58,9 @@ def _hashable(value: Any) -> Any:
 def run_keys(fp: Fingerprint) -> dict[str, Any]:
     """The keys a run can be grouped by, from its run.json."""
     keys = {k: _hashable(fp.meta.get(k)) for k in IDENTITY if fp.meta.get(k) is not None}
-    hyper = fp.meta.get("hyperparameters") or {}
-    keys |= {k: _hashable(v) for k, v in hyper.items() if k not in NEVER}
+    hyper = fp.meta.get("hyperparameters")
+    if isinstance(hyper, dict):  # run.json is validated on load; other callers may not be
+        keys |= {str(k): _hashable(v) for k, v in hyper.items() if k not in NEVER}
     return keys
 
 
@@ -76,11 +87,37 @@ def grouping_keys(fingerprints: Sequence[Fingerprint], by: str | Sequence[str]) 
 
 
 def ensemble_name(keys: dict[str, Any]) -> str:
-    """``beta_vae-beta=4``: the model first, then key=value; safe as a folder name."""
+    """``beta_vae-beta=4``: the model first, then key=value; safe as a folder name (ends in
+    a hash of ``keys`` when making it safe changed it)."""
     parts = [
         str(v) if k == "model" else f"{k}={_short(v)}" for k, v in keys.items() if v is not None
     ]
-    return re.sub(r"[^\w.=+-]", "_", "-".join(parts)) or "all"
+    readable = "-".join(parts) or "all"
+    safe = _UNSAFE.sub("_", readable)
+    if safe.startswith((".", "-")):  # hidden, "." or "..", or read as an option
+        safe = "_" + safe[1:]
+    if safe != readable or len(safe) > MAX_NAME:
+        safe = _with_hash(safe, keys)
+    return safe
+
+
+def _with_hash(name: str, keys: dict[str, Any]) -> str:
+    digest = hashlib.sha256(repr(list(keys.items())).encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9]}-{digest}"
+
+
+def _unique(names: list[str], keys: list[dict[str, Any]]) -> list[str]:
+    """``names`` with a hash suffix on those two ensembles would share (case-insensitively),
+    then a counter if even those collide."""
+    counts = Counter(n.casefold() for n in names)
+    pairs = zip(names, keys, strict=True)
+    names = [_with_hash(n, k) if counts[n.casefold()] > 1 else n for n, k in pairs]
+    seen: Counter[str] = Counter()
+    unique = []
+    for name in names:
+        seen[name.casefold()] += 1
+        unique.append(name if seen[name.casefold()] == 1 else f"{name}-{seen[name.casefold()]}")
+    return unique
 
 
 def _short(value: Any) -> str:
@@ -124,10 +161,16 @@ def split_ensembles(
             f"different probe sets are analysed as different ensembles"
         )
         keys = [*keys, "probe"]
-    ensembles = []
+    items, named = [], []
     for values, runs in sorted(groups.items(), key=lambda kv: tuple(map(_order, kv[0]))):
         group = dict(zip(keys, values, strict=True))
-        models = {fp.meta.get("model") for fp in runs}
-        named = group if "model" in group or len(models) != 1 else {"model": models.pop(), **group}
-        ensembles.append(Ensemble(ensemble_name(named), group, runs))
+        models = {_hashable(fp.meta.get("model")) for fp in runs}
+        items.append((group, runs))
+        named.append(
+            group if "model" in group or len(models) != 1 else {"model": models.pop(), **group}
+        )
+    names = _unique([ensemble_name(n) for n in named], named)
+    ensembles = [
+        Ensemble(name, group, runs) for name, (group, runs) in zip(names, items, strict=True)
+    ]
     return ensembles, notes

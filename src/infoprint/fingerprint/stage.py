@@ -9,13 +9,17 @@ same record a training run writes (``fingerprint.npz`` + ``run.json``), so the a
 studies and W&B treat it like any run.
 
 Records are cached under ``<cache>/<run id>/<probe digest>-<size>/``: fingerprinting the
-same model (same file digest) on the same probe set again loads the record instead.
+same model (same file digest) on the same probe set again loads the record instead. A run
+id read from a file becomes a folder name only when it is a plain name
+(:data:`RUN_ID_PATTERN`, not ``.``/``..``); any other id is refused (:class:`ModelError`),
+so no record is written outside the cache folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +78,24 @@ def files_digest(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+"""Run ids that may name a cache folder: a plain name, no separators, not ``.``/``..``."""
+
+
+def check_run_id(run_id: object, where: object) -> str:
+    """``run_id`` if it can name a folder in the cache, else :class:`ModelError`."""
+    if not (
+        isinstance(run_id, str) and RUN_ID_PATTERN.fullmatch(run_id) and run_id not in {".", ".."}
+    ):
+        raise ModelError(
+            f"{where}: run id {str(run_id)[:80]!r} is not a plain name "
+            f"(letters, digits, '_', '.', '-'; at most 128)"
+        )
+    return run_id
+
+
 def record_directory(cache: Path, run: ExternalRun, probe: ProbeSet) -> Path:
+    check_run_id(run.run_id, run.provenance.get("path", run.run_id))
     return Path(cache) / run.run_id / f"{probe.digest[:16]}-{probe.size}"
 
 

@@ -19,7 +19,6 @@ earlier results and starts afresh.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import os
 import pickle
@@ -30,10 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from omegaconf import OmegaConf
+import yaml
 
 from infoprint.errors import ConfigError
-from infoprint.fingerprint.record import Fingerprint, atomic_write_json
+from infoprint.fingerprint.record import (
+    Fingerprint,
+    FingerprintError,
+    atomic_write_json,
+    read_json,
+)
 from infoprint.run.layout import (
     CHECKPOINT_FILE,
     CONFIG_TREE_FILE,
@@ -45,6 +49,7 @@ from infoprint.run.layout import (
     MARKERS,
     PACK_FILE,
     RUN_FILE,
+    SUMMARY_FILE,
     WANDB_DIR,
 )
 
@@ -52,6 +57,10 @@ if TYPE_CHECKING:
     from infoprint.models.vae import VAE
 
 RERUN_MODES = ("skip", "resume", "overwrite")
+MAX_HYDRA_YAML_BYTES = 1 << 20
+"""Largest .hydra/hydra.yaml read to tell an analysis folder from a run (Hydra's: ~10 KiB)."""
+ERROR_TAIL_BYTES = 64 << 10
+"""How much of the end of error.txt is read for a failed run's reason."""
 IDENTITY_KEYS = ("model", "hyperparameters", "seed", "dataset")
 """What makes two attempts the same run."""
 METRICS_KEY = "metrics"
@@ -106,14 +115,24 @@ class RunDirectory:
         return any(marker in names for marker in MARKERS)
 
     def is_analysis(self) -> bool:
-        """Whether this is an analysis's output folder (Hydra job ``analyze``), not a run."""
+        """Whether this is an analysis's output folder (Hydra job ``analyze``), not a run.
+
+        ``.hydra/hydra.yaml`` is read as plain YAML (no interpolation runs) when it is a
+        regular file of at most ``MAX_HYDRA_YAML_BYTES``; anything else is not an analysis.
+        """
         hydra_file = self.path / HYDRA_DIR / "hydra.yaml"
-        if not hydra_file.is_file():
-            return False
         try:
-            return OmegaConf.select(OmegaConf.load(hydra_file), "hydra.job.name") == "analyze"
-        except Exception:  # an unreadable hydra.yaml: treat the folder as a run
+            if not hydra_file.is_file() or hydra_file.stat().st_size > MAX_HYDRA_YAML_BYTES:
+                return False
+            config = yaml.safe_load(hydra_file.read_text())
+            job = config.get("hydra", {}).get("job", {})
+            return isinstance(job, dict) and job.get("name") == "analyze"
+        except Exception:  # unreadable, too deep, not a mapping: the folder is a run
             return False
+
+    def is_analysis_output(self) -> bool:
+        """An analysis folder: a Hydra job ``analyze`` or a folder holding summary.json."""
+        return (self.path / SUMMARY_FILE).is_file() or self.is_analysis()
 
     def is_pack(self) -> bool:
         """Whether this is a pack job's own directory (its members' runs are elsewhere)."""
@@ -190,19 +209,20 @@ class RunDirectory:
         """Why this directory holds no fingerprint, in one line."""
         if not self.error_file.is_file():
             return "no fingerprint.npz (job unfinished or killed)"
-        text = self.error_file.read_text(errors="replace")
+        with self.error_file.open("rb") as f:  # its end only: a huge file costs nothing
+            f.seek(max(0, f.seek(0, os.SEEK_END) - ERROR_TAIL_BYTES))
+            text = f.read().decode(errors="replace")
         lines = [line for line in text.splitlines() if line.strip()]
-        return f"job failed: {lines[-1].strip() if lines else 'see ' + str(self.error_file)}"
+        last = " ".join(lines[-1].split())[:500] if lines else f"see {self.error_file}"
+        return f"job failed: {last}"
 
     # -- run.json and fingerprint ------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
+        """run.json as a dictionary, read within the bounds of ``record.read_json``."""
         try:
-            meta = json.loads(self.run_file.read_text())
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise RunDirectoryError(f"{self.run_file}: unreadable ({err})") from err
-        if not isinstance(meta, dict):
-            raise RunDirectoryError(f"{self.run_file}: expected a JSON object")
-        return meta
+            return read_json(self.run_file)
+        except FingerprintError as err:
+            raise RunDirectoryError(str(err)) from err
 
     def update_meta(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``values`` into run.json (atomic rewrite); the fingerprint is validated first."""

@@ -31,9 +31,13 @@ HYDRA_CONFIG = f"{HYDRA_DIR}/config.yaml"
 CSV_DIR = "csv"
 PACK_FILE = "pack.json"
 WANDB_DIR = "wandb"
+SUMMARY_FILE = "summary.json"
+"""An analysis's summary (infoprint.analysis.summary): a folder holding it is no run."""
 
 MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, CHECKPOINT_FILE)
 """Any of these makes a directory a run directory."""
 
 NOT_RUNS = frozenset({WANDB_DIR, CSV_DIR, HYDRA_DIR, "__pycache__", "analysis"})
-"""Folders inside or beside run directories that never hold runs."""
+"""Names of folders beside run directories that hold no runs when they are what their name
+says (``infoprint.sources.local``: an analysis output, W&B files, a CSV log, Python caches);
+a sweep of that name is read like any other."""

@@ -8,13 +8,25 @@ from typing import Protocol
 
 from infoprint.fingerprint.record import Fingerprint
 
+MAX_REASON = 1000
+"""Longest reason kept (a hostile file's contents never flood the report)."""
+
 
 @dataclass(frozen=True)
 class SkippedRun:
-    """A run the analysis could not use, and why (reported, never fatal)."""
+    """A run the analysis could not use, and why (reported, never fatal).
+
+    ``reason`` is one line (whitespace, newlines included, collapsed) of at most
+    ``MAX_REASON`` characters; it names the file and what was expected."""
 
     run: str  # job directory or W&B run path
     reason: str
+
+    def __post_init__(self) -> None:
+        reason = " ".join(str(self.reason).split())
+        if len(reason) > MAX_REASON:
+            reason = reason[: MAX_REASON - 1] + "…"
+        object.__setattr__(self, "reason", reason)
 
 
 class Source(Protocol):

@@ -5,6 +5,13 @@ See ``docs/architecture.md`` §7. Every ``last.ckpt`` below ``path`` is rebuilt 
 :func:`infoprint.models.builder.load_model` (``weights_only=True``; the checkpoint describes
 its model) and fingerprinted on the probe set of ``data``. A checkpoint trained on another
 dataset than the probe set's, or on another observation shape, is skipped with the reason.
+
+Run directories are found as the directory source finds them
+(:func:`infoprint.sources.local.find_job_dirs`), and a second copy of a run (the same run
+id in two folders, e.g. ``0 (copy)/`` or ``.ipynb_checkpoints/2``) is skipped, the first
+in path order kept. ``run.json`` is read as untrusted: a ``run_id`` that is not a plain
+name (it names the cache folder) or a ``job_num`` that is not an integer skips the run,
+naming the file.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from infoprint.fingerprint.probe import ProbeSet
-from infoprint.fingerprint.stage import ExternalRun, ModelError, files_digest
+from infoprint.fingerprint.stage import ExternalRun, ModelError, check_run_id, files_digest
 from infoprint.models.builder import MODEL_SPEC_KEY
 from infoprint.run.directory import CheckpointError, RunDirectory, read_checkpoint
-from infoprint.run.layout import CHECKPOINT_FILE, NOT_RUNS
+from infoprint.run.layout import CHECKPOINT_FILE
 from infoprint.sources.base import SkippedRun
-from infoprint.sources.external import ExternalSource
+from infoprint.sources.external import ExternalSource, one_line
+from infoprint.sources.local import find_job_dirs
 
 
 class CheckpointSource(ExternalSource):
@@ -40,15 +48,29 @@ class CheckpointSource(ExternalSource):
     def _checkpoints(self) -> list[Path]:
         if self.path.is_file():
             return [self.path]
-        found = [p for p in self.path.rglob(CHECKPOINT_FILE) if not NOT_RUNS & set(p.parts)]
-        return sorted(found)
+        jobs = find_job_dirs(self.path)
+        return [job / CHECKPOINT_FILE for job in jobs if (job / CHECKPOINT_FILE).is_file()]
 
     def runs(self) -> Iterator[ExternalRun | SkippedRun]:
+        seen: dict[str, Path] = {}
         for index, checkpoint in enumerate(self._checkpoints()):
             try:
-                yield self._run(index, checkpoint)
+                run = self._run(index, checkpoint)
             except (CheckpointError, ModelError) as err:
                 yield SkippedRun(str(checkpoint), str(err))
+                continue
+            except Exception as err:  # an unreadable checkpoint is one skipped run
+                yield SkippedRun(str(checkpoint), f"{checkpoint}: {one_line(err)}")
+                continue
+            if run.run_id in seen:
+                yield SkippedRun(
+                    str(checkpoint),
+                    f"run {run.run_id} again (first read from {seen[run.run_id]}): a copied "
+                    f"job folder; counted once",
+                )
+                continue
+            seen[run.run_id] = checkpoint
+            yield run
 
     def _run(self, index: int, checkpoint: Path) -> ExternalRun:
         ckpt = read_checkpoint(checkpoint)
@@ -65,10 +87,22 @@ class CheckpointSource(ExternalSource):
             )
         run_dir = RunDirectory(checkpoint.parent)
         previous = _run_json(run_dir)
+        run_id = previous.get("run_id") or f"ckpt-{files_digest([checkpoint])[:8]}"
+        check_run_id(run_id, run_dir.run_file)
+        job_num = previous.get("job_num", index)
+        if isinstance(job_num, bool) or not isinstance(job_num, int | str):
+            job_num = None
+        try:
+            job_num = int(job_num)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ModelError(
+                f"{run_dir.run_file}: job_num {str(previous.get('job_num'))[:40]!r} is not an "
+                f"integer"
+            ) from None
         return ExternalRun(
-            run_id=str(previous.get("run_id") or f"ckpt-{files_digest([checkpoint])[:8]}"),
+            run_id=run_id,
             sweep=str(previous.get("sweep") or "checkpoints"),
-            job_num=int(previous.get("job_num", index)),
+            job_num=job_num,
             model=str(identity.get("model", "?")),
             hyperparameters=dict(identity.get("hyperparameters") or {}),
             seed=identity.get("seed"),
@@ -100,6 +134,7 @@ class CheckpointSource(ExternalSource):
 
 def _run_json(run_dir: RunDirectory) -> dict[str, Any]:
     try:
-        return json.loads(run_dir.run_file.read_text()) if run_dir.run_file.is_file() else {}
-    except (OSError, json.JSONDecodeError):
+        meta = json.loads(run_dir.run_file.read_text()) if run_dir.run_file.is_file() else {}
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return {}
+    return meta if isinstance(meta, dict) else {}

@@ -15,9 +15,14 @@ dsprites_full, color_dsprites, noisy_dsprites, scream_dsprites, smallnorb, cars3
 DIP-VAE-II, β-TCVAE, AnnealedVAE, six values each. Where the folder holds its gin record,
 the two must agree, or the model is skipped with the reason.
 
-TensorFlow (``pip install 'infoprint[tf]'``) is imported only here. Modules are loaded with
+TensorFlow (``pip install 'infoprint[tf]'``) is imported only here. A module's files are
+hostile until checked: its ``saved_model.pb`` is parsed first, without TF's loader, and a
+module with any op outside :data:`infoprint.sources.op_policy.TF_ENCODER_OPS` (in any
+graph, init op or function) is skipped, naming the file and the op
+(:func:`~infoprint.sources.op_policy.check_saved_model`). Only then is it loaded with
 ``tf.saved_model.load`` (what ``tensorflow_hub.load`` does for both the TF1 Hub format and
-SavedModels), reading graphs and variables only.
+SavedModels), which restores variables and runs its (checked) init ops. Any error while
+loading or evaluating one model skips that model with a one-line reason.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from infoprint.fingerprint.probe import ProbeSet
 from infoprint.fingerprint.stage import ExternalRun, ModelError, files_digest
 from infoprint.models.inference import Encoder
 from infoprint.sources.base import SkippedRun
-from infoprint.sources.external import ExternalSource
+from infoprint.sources.external import ExternalSource, one_line
+from infoprint.sources.op_policy import check_saved_model
 
 N_MODELS = 10_800
 DATASETS = (
@@ -198,6 +204,8 @@ class DlibSource(ExternalSource):
                 yield self._run(number, folder)
             except ModelError as err:
                 yield SkippedRun(str(folder), str(err))
+            except Exception as err:  # an unreadable folder is one skipped model
+                yield SkippedRun(str(folder), f"{folder}: {one_line(err)}")
 
     def _run(self, number: int, folder: Path) -> ExternalRun:
         described = describe_number(number)
@@ -248,15 +256,14 @@ def load_tfhub_encoder(module: Path) -> Encoder:
         raise ImportError(
             "source=dlib needs TensorFlow: pip install 'infoprint[tf]' (tensorflow-cpu)"
         ) from err
+    check_saved_model(module)  # before TF runs anything of the module
     try:
         # TF1 Hub modules (the release's format, marked by tfhub_module.pb) keep their
         # inference graph under the empty tag set; SavedModels under their own tags.
         tags = [] if (module / "tfhub_module.pb").is_file() else None
         loaded = tf.saved_model.load(str(module), tags=tags)
     except Exception as err:  # TF raises many types for a missing or foreign module
-        raise ModelError(
-            f"{module}: not a loadable TF Hub module ({type(err).__name__}: {err})"
-        ) from err
+        raise ModelError(f"{module}: not a loadable TF Hub module ({one_line(err)})") from None
     signature = getattr(loaded, "signatures", {}).get(SIGNATURE)
     if signature is None:
         raise ModelError(f"{module}: no {SIGNATURE!r} signature (has {sorted(loaded.signatures)})")
@@ -277,7 +284,10 @@ def load_tfhub_encoder(module: Path) -> Encoder:
                 f"{module}: {SIGNATURE} takes {channels}-channel images, the probe set has "
                 f"{images.shape[-1]}"
             )
-        out = signature(images=tf.constant(images))
+        try:
+            out = signature(images=tf.constant(images))
+        except Exception as err:  # InvalidArgumentError and the like: one line, no trace
+            raise ModelError(f"{module}: {SIGNATURE} failed ({one_line(err)})") from None
         mu, logvar = (torch.from_numpy(np.array(out[k])) for k in ("mean", "logvar"))
         if mu.ndim != 2 or mu.shape != logvar.shape or mu.shape[0] != images.shape[0]:
             raise ModelError(

@@ -1,11 +1,20 @@
-"""Encoders from anywhere as runs: TorchScript files or importable ``module:function``s.
+"""Encoders from anywhere as runs: ``torch.export`` programs, TorchScript files, or
+importable ``module:function``s.
 
-See ``docs/architecture.md`` §7. Each entry of ``encoders`` is either a TorchScript file
-(``torch.jit.save``; e.g. one exported with :func:`infoprint.models.export.export_encoder`)
-or ``package.module:function`` returning a ``torch.nn.Module``. The module's ``encode(x)``
-method is used when it has one, else its ``forward``; either must return
-``(mu, logvar)`` of shape [B, d] each. A file that is not such an encoder is skipped with
-the reason; a TorchScript file is loaded by torch's TorchScript loader, never unpickled.
+See ``docs/architecture.md`` §7. Each entry of ``encoders`` is a ``torch.export`` archive
+(``.pt2``, ``torch.export.save``; what :mod:`infoprint.models.export` writes), a
+TorchScript file (``torch.jit.save``; deprecated by torch, still read while torch reads
+it) or ``package.module:function`` returning a ``torch.nn.Module``. The module's
+``encode(x)`` method is used when it has one, else its ``forward``; either must return
+``(mu, logvar)`` of shape [B, d] each.
+
+Files are hostile (:mod:`infoprint.sources.op_policy`): a ``.pt2`` archive is checked
+before ``torch.export.load`` sees it (no pickled payload, allowed ops only) and its graph
+again after; a TorchScript archive whose code defines ``__setstate__`` (which
+``torch.jit.load`` runs while loading) is refused unloaded, and the inlined graph of the
+method to be called must use allowed ops only. A refused or broken file is a skipped run
+naming the file. A ``module:function`` entry is different: it is Python code the user
+chose to run, imported and called as such, with no check.
 """
 
 from __future__ import annotations
@@ -22,6 +31,12 @@ from infoprint.fingerprint.stage import ExternalRun, ModelError, check_outputs, 
 from infoprint.models.inference import Encoder
 from infoprint.sources.base import SkippedRun
 from infoprint.sources.external import ExternalSource
+from infoprint.sources.op_policy import (
+    check_exported_program,
+    check_pt2_archive,
+    check_torch_graph,
+    check_torchscript_archive,
+)
 
 
 class EncoderSource(ExternalSource):
@@ -50,7 +65,10 @@ class EncoderSource(ExternalSource):
 
     def _run(self, index: int, entry: str) -> ExternalRun:
         path = Path(entry)
-        if path.is_file():
+        if path.is_file() and path.suffix == ".pt2":
+            digest = files_digest([path])
+            name, load = path.stem, lambda: _encode_of(_load_exported(path), entry)
+        elif path.is_file():
             digest = files_digest([path])
             name, load = path.stem, lambda: _encode_of(_load_script(path), entry)
         elif ":" in entry and not path.suffix:
@@ -81,10 +99,30 @@ class EncoderSource(ExternalSource):
 
 
 def _load_script(path: Path) -> torch.nn.Module:
+    """A checked TorchScript module: nothing of it has run (see the module docstring)."""
+    check_torchscript_archive(path)
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        module = torch.jit.load(str(path), map_location="cpu")
     except Exception as err:  # not a TorchScript archive
         raise ModelError(f"{path}: not a TorchScript file ({type(err).__name__}: {err})") from err
+    method = "encode" if hasattr(module, "encode") else "forward"
+    try:
+        graph = getattr(module, method).inlined_graph
+    except (AttributeError, RuntimeError) as err:
+        raise ModelError(f"{path}: no TorchScript graph for {method} ({err})") from err
+    check_torch_graph(graph, f"{path} ({method})")
+    return module
+
+
+def _load_exported(path: Path) -> torch.nn.Module:
+    """A checked ``torch.export`` program as a module whose ``forward`` is the encoder."""
+    check_pt2_archive(path)
+    try:
+        program = torch.export.load(str(path))
+    except Exception as err:
+        raise ModelError(f"{path}: not a torch.export archive ({type(err).__name__})") from None
+    check_exported_program(program, str(path))
+    return program.module()
 
 
 def _call_factory(entry: str) -> torch.nn.Module:
@@ -99,14 +137,18 @@ def _call_factory(entry: str) -> torch.nn.Module:
 
 
 def _encode_of(module: torch.nn.Module, entry: str) -> Encoder:
-    module.eval()
+    if not isinstance(module, torch.fx.GraphModule):  # an unlifted export has no eval mode
+        module.eval()
     encode = getattr(module, "encode", None) or module.forward
 
     def checked(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         try:
             out = encode(x)
         except Exception as err:
-            raise ModelError(f"{entry}: encode failed on the probe images ({err})") from err
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            raise ModelError(
+                f"{entry}: encode failed on the probe images ({type(err).__name__}: {first})"
+            ) from None
         if not (isinstance(out, tuple | list) and len(out) == 2):
             raise ModelError(
                 f"{entry}: encode(x) must return (mu, logvar), got {type(out).__name__}"

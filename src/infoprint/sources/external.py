@@ -5,7 +5,10 @@ See ``docs/architecture.md`` §7. A subclass lists its models as
 this base draws the probe set from ``data`` with ``fingerprint.size`` and
 ``fingerprint.seed`` (the same digest as a training run on that dataset), checks each
 model against it, fingerprints it through the cache and lists every model it could not
-use with the file and the reason. One bad model never stops the others.
+use with the file and the reason. One bad model never stops the others: any exception
+while loading, checking or encoding a model (a refused op, a TF ``InvalidArgumentError``,
+a torch ``RuntimeError``) makes it a skipped run with a one-line reason, never an abort
+and never a stack trace in the report.
 """
 
 from __future__ import annotations
@@ -73,3 +76,15 @@ class ExternalSource(ABC):
             except (ModelError, CheckpointError, FingerprintError) as err:
                 log.warning("skipped %s: %s", item.provenance.get("path"), err)
                 self.skipped.append(SkippedRun(str(item.provenance.get("path")), str(err)))
+            except Exception as err:  # any other failure of one model is that model's
+                where = str(item.provenance.get("path"))
+                log.warning("skipped %s: %s", where, one_line(err))
+                self.skipped.append(SkippedRun(where, f"{where}: {one_line(err)}"))
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """``Type: first line of the message`` (TF errors carry a stack trace after it)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__

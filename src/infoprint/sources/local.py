@@ -3,21 +3,34 @@
 A run directory is any directory holding one of the markers of
 :data:`infoprint.run.layout.MARKERS` (``run.json``, ``fingerprint.npz``, ``.hydra/``,
 ``error.txt``, ``last.ckpt``). Runs without a readable fingerprint (failed, still running,
-corrupt) are listed in ``skipped`` with the reason, never raised; so is a second copy of a
-run already read (the same run id in two folders, e.g. a copied job folder): the first in
-path order is kept.
+corrupt, hostile) are listed in ``skipped`` with the reason, never raised: one bad run
+never stops the others. So is a second copy of a run already read (the same run id in two
+folders, e.g. a copied job folder; the first in path order is kept), a symbolic link to a
+folder (never followed) and a folder that cannot be listed.
+
+Folders are left out silently only when they are what they look like: an analysis (a
+Hydra job ``analyze``, or a folder holding ``summary.json``), a pack job's own folder, a
+W&B folder (``offline-run-*``, ``run-*``, ``latest-run``), a CSV log (``metrics.csv``
+alone) or a Python cache; a sweep that only bears such a name is read.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from infoprint.fingerprint.record import Fingerprint, FingerprintError
 from infoprint.run.directory import RunDirectory
-from infoprint.run.layout import NOT_RUNS
+from infoprint.run.layout import CSV_DIR, HYDRA_DIR, NOT_RUNS, WANDB_DIR
 from infoprint.sources.base import SkippedRun
+
+LINK_REASON = "a symbolic link: not followed"
+MAX_PEEK = 10_000
+"""Entries of a folder looked at to tell a W&B, CSV or cache folder from a sweep."""
+CSV_FILES = frozenset({"metrics.csv", "hparams.yaml"})
+WANDB_PREFIXES = ("offline-run-", "run-", "superseded-offline-run-", "latest-run")
 
 
 def latest_sweep(root: str | Path = "multirun") -> Path:
@@ -32,18 +45,57 @@ def latest_sweep(root: str | Path = "multirun") -> Path:
     return max(sweeps, key=lambda p: p.stat().st_mtime)
 
 
-def find_job_dirs(path: Path) -> list[Path]:
-    """Job directories at or below ``path``, sorted (numerically where names are numbers)."""
+def find_job_dirs(path: Path, skipped: list[SkippedRun] | None = None) -> list[Path]:
+    """Job directories at or below ``path``, sorted (numerically where names are numbers).
+
+    Folders passed over for a reason a user should see (symbolic links, unreadable
+    folders) are appended to ``skipped``."""
     jobs = []
-    for directory, subdirs, files in os.walk(path):
-        if RunDirectory.holds_run(Path(directory), set(files) | set(subdirs)):
-            run = RunDirectory(directory)
+    skipped = skipped if skipped is not None else []
+
+    def unreadable(err: OSError) -> None:
+        where = err.filename or path
+        skipped.append(SkippedRun(str(where), f"folder not readable ({err.strerror or err})"))
+
+    for directory, subdirs, files in os.walk(path, onerror=unreadable):
+        here = Path(directory)
+        if RunDirectory.holds_run(here, set(files) | set(subdirs)):
+            run = RunDirectory(here)
             if not (run.is_analysis() or run.is_pack()):
-                jobs.append(Path(directory))
+                jobs.append(here)
             subdirs[:] = []  # a job directory holds no other jobs
-        else:
-            subdirs[:] = [d for d in subdirs if d not in NOT_RUNS]
+            continue
+        kept = []
+        for name in sorted(subdirs):
+            folder = here / name
+            if folder.is_symlink():
+                skipped.append(SkippedRun(str(folder), LINK_REASON))
+            elif not _tool_folder(folder):
+                kept.append(name)
+        subdirs[:] = kept
     return sorted(jobs, key=_natural_key)
+
+
+def _tool_folder(folder: Path) -> bool:
+    """Whether ``folder``, named like a folder that holds no runs, really is one."""
+    if folder.name not in NOT_RUNS:
+        return False
+    if folder.name == "analysis":
+        return RunDirectory(folder).is_analysis_output()
+    try:
+        with os.scandir(folder) as entries:
+            first = itertools.islice(entries, MAX_PEEK)
+            peek = [(e.name, e.is_dir(follow_symlinks=False)) for e in first]
+    except OSError:
+        return False  # walked, and reported as unreadable there
+    names = {name for name, _ in peek}
+    if folder.name == WANDB_DIR:
+        return any(name.startswith(WANDB_PREFIXES) for name in names)
+    if folder.name == CSV_DIR:
+        return "metrics.csv" in names and names <= CSV_FILES and not any(d for _, d in peek)
+    if folder.name == "__pycache__":
+        return bool(names) and all(name.endswith(".pyc") for name in names)
+    return folder.name == HYDRA_DIR  # (a folder holding .hydra/ is a run directory)
 
 
 def _natural_key(path: Path) -> tuple:
@@ -79,16 +131,21 @@ class LocalSource:
     def iter_fingerprints(self) -> Iterator[Fingerprint]:
         self.skipped = []
         seen: dict[str, Path] = {}
-        jobs = [job for p in self.paths for job in find_job_dirs(p)]
+        jobs = [job for p in self.paths for job in find_job_dirs(p, self.skipped)]
         for job in jobs:
             run = RunDirectory(job)
-            if not run.fingerprint_file.is_file():
-                self.skipped.append(SkippedRun(str(job), run.failure_reason()))
-                continue
             try:
+                if not run.fingerprint_file.is_file():
+                    self.skipped.append(SkippedRun(str(job), run.failure_reason()))
+                    continue
                 fingerprint = run.load_fingerprint()
             except FingerprintError as err:
                 self.skipped.append(SkippedRun(str(job), str(err)))
+                continue
+            except Exception as err:  # one bad run never stops the others
+                self.skipped.append(
+                    SkippedRun(str(job), f"{job}: not readable ({type(err).__name__}: {err})")
+                )
                 continue
             if fingerprint.run_id in seen:
                 self.skipped.append(SkippedRun(

@@ -73,7 +73,25 @@ def analyze_study(
         items.append(EnsembleAnalysis(ensemble, context))
         summaries[ensemble.name] = found
     tables, figures = _study_outputs(items, out, options)
-    found = {
+    found = _study_summary(out, source, ensembles, items, skipped, notes, record, tables, figures)
+    found["files"]["study_html"] = write_study_html(out, tables, figures, items, notes).name
+    found["seconds"] = round(time.perf_counter() - started, 3)
+    write_summary(out, found)
+    _show(tables, skipped, notes, out)
+
+    def log_published(where: Path) -> dict[str, Any]:
+        """The study's W&B run once its folder is published as ``where``."""
+        moved = [f.moved(out, where) for f in figures]
+        found["wandb"] = _log_study(options, where, found, items, tables, moved, summaries)
+        write_summary(where, found)
+        return found
+
+    return found, log_published
+
+
+def _study_summary(out, source, ensembles, items, skipped, notes, record, tables, figures):
+    """summary.json of a study (paths relative to its folder ``out``)."""
+    return {
         "source": source,
         "sweep": sweep_of([fp for e in ensembles for fp in e.fingerprints]),
         "command": record[1],
@@ -94,19 +112,6 @@ def analyze_study(
         | {f.key: str(f.path.relative_to(out)) for f in figures},
         "config": record[0],
     }
-    found["files"]["study_html"] = write_study_html(out, tables, figures, items, notes).name
-    found["seconds"] = round(time.perf_counter() - started, 3)
-    write_summary(out, found)
-    _show(tables, skipped, notes, out)
-
-    def log_published(where: Path) -> dict[str, Any]:
-        """The study's W&B run once its folder is published as ``where``."""
-        moved = [f.moved(out, where) for f in figures]
-        found["wandb"] = _log_study(options, where, found, items, tables, moved, summaries)
-        write_summary(where, found)
-        return found
-
-    return found, log_published
 
 
 def _study_outputs(

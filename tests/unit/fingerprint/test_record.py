@@ -55,7 +55,7 @@ def test_pickled_arrays_are_never_loaded(tmp_path):
     objects = np.empty(2, dtype=object)
     objects[:] = [{"evil": 1}, None]
     np.savez(tmp_path / "fingerprint.npz", mu=objects, logvar=objects, probe_index=objects)
-    with pytest.raises(FingerprintError, match="unreadable npz"):
+    with pytest.raises(FingerprintError, match="dtype object \\(not read\\)"):
         Fingerprint.load(tmp_path)
 
 
@@ -94,3 +94,10 @@ def test_embedding_sample_roundtrip_and_validation(tmp_path):
     fp.embedding_logvar = np.zeros((30, 2), np.float32)
     with pytest.raises(FingerprintError, match=r"\[M, 3\]"):
         fp.save(tmp_path / "bad")
+
+
+def test_json_depth_counts_brackets_outside_strings_only():
+    from infoprint.fingerprint.record import json_depth
+
+    assert json_depth('{"a": "[[[[\\"[[{", "b": [[1]], "c": {}}') == 3
+    assert json_depth("[" * 10_000 + "]" * 10_000) == 10_000  # no recursion

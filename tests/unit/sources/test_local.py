@@ -19,6 +19,7 @@ def test_walks_sweep_and_reports_skipped_jobs(tmp_path):
     make_fingerprint().save(corrupt)
     (corrupt / "fingerprint.npz").write_bytes(b"garbage")
     (sweep / "analysis" / ".hydra").mkdir(parents=True)  # an analysis dir is not a job
+    (sweep / "analysis" / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    name: analyze\n")
 
     assert [p.name for p in find_job_dirs(sweep)] == ["0", "1", "2", "3", "4", "5", "10"]
     source = LocalSource(sweep)
