@@ -8,11 +8,17 @@ call these (``docs/architecture.md`` §1).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from infoprint.errors import ConfigError
 from infoprint.tasks.resolvers import register_resolvers
 
 register_resolvers()  # before Hydra composes a config that uses them
@@ -24,16 +30,25 @@ USAGE = """usage: python -m infoprint {train,analyze} [key=value ...] [-m] [--he
 """
 
 
+def _user_errors_plainly(command: str, task: Callable[[DictConfig], Any], cfg: DictConfig) -> None:
+    """Run ``task``; a config error of a single run ends it with its one-line message, no
+    traceback (``HYDRA_FULL_ERROR=1`` shows it; in a sweep Hydra reports each job)."""
+    try:
+        task(cfg)
+    except ConfigError as err:
+        single = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.RUN
+        if not single or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        raise SystemExit(f"{command}: {err}") from None
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")
 def train_main(cfg: DictConfig) -> None:
     """One job of ``infoprint-train``: a run, or a pack of runs (``pack_seeds`` set)."""
     from infoprint.tasks.pack import train_pack
     from infoprint.tasks.train import train
 
-    if cfg.get("pack_seeds"):
-        train_pack(cfg)
-    else:
-        train(cfg)
+    _user_errors_plainly("infoprint-train", train_pack if cfg.get("pack_seeds") else train, cfg)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="analyze")
@@ -41,7 +56,7 @@ def analyze_main(cfg: DictConfig) -> None:
     """``infoprint-analyze``: the ensemble (or study) analysis of a fingerprint source."""
     from infoprint.tasks.analyze import analyze
 
-    analyze(cfg)
+    _user_errors_plainly("infoprint-analyze", analyze, cfg)
 
 
 COMMANDS = {"train": train_main, "analyze": analyze_main}

@@ -8,6 +8,7 @@ got 0`` (``docs/architecture.md`` §10).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ def integer(key: str, value: Any, low: int) -> None:
 def number(key: str, value: Any, low: float, *, strict: bool = False) -> None:
     """``value`` must be a real number >= ``low`` (> ``low`` when ``strict``)."""
     real = isinstance(value, int | float) and not isinstance(value, bool)
-    if not real or value < low or (strict and value == low):
+    if not real or not math.isfinite(value) or value < low or (strict and value == low):
         relation = ">" if strict else ">="
         raise ConfigError(f"{key} must be a number {relation} {low:g}; got {value!r}")
 

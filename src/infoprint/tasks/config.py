@@ -14,6 +14,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from hydra.experimental.callback import Callback
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
@@ -118,6 +119,31 @@ def _objects(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
+def check_sweep_name(name: Any) -> None:
+    """``sweep_name`` names one folder under ``multirun/``: a plain directory name."""
+    text = str(name)
+    if not text or "/" in text or "\\" in text or text.startswith(".") or "\0" in text:
+        raise ConfigError(f"sweep_name must be a plain directory name, got {text!r}")
+
+
+class CheckSweepName(Callback):
+    """Hydra callback (conf/train.yaml): refuse a bad ``sweep_name`` before Hydra writes
+    anything (``multirun.yaml``, ``.hydra/``), since the sweep folder is named by it."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config)
+
+    @staticmethod
+    def _check(config: DictConfig) -> None:
+        try:
+            check_sweep_name(config.get("sweep_name"))
+        except ConfigError as err:
+            raise SystemExit(f"infoprint-train: bad option: {err}") from None
+
+
 def check_train_config(cfg: DictConfig) -> None:
     """Validate everything train() relies on before any data are loaded."""
     for key in ("data.dataset", "model", "net", "likelihood", "optim", "trainer", "logger",
@@ -126,14 +152,17 @@ def check_train_config(cfg: DictConfig) -> None:
     seed = _require(cfg, "seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    name = str(_require(cfg, "sweep_name"))
-    if not name or "/" in name or name.startswith("."):
-        raise ConfigError(f"sweep_name must be a plain directory name, got {name!r}")
+    check_sweep_name(_require(cfg, "sweep_name"))
     for key in ("fingerprint.size", "fingerprint.seed", "fingerprint.batch_size",
                 "fingerprint.every_n_steps", "fingerprint.embedding_size"):  # fmt: skip
         value = _require(cfg, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{key} must be a non-negative integer, got {value!r}")
+    if cfg.fingerprint.batch_size < 1:
+        raise ConfigError(f"fingerprint.batch_size must be >= 1, got {cfg.fingerprint.batch_size}")
+    threads = cfg.get("torch_threads")
+    if threads is not None and not (_is_count(threads) and threads >= 1):
+        raise ConfigError(f"torch_threads must be a positive integer or null, got {threads!r}")
     if cfg.fingerprint.size < 2:
         raise ConfigError(f"fingerprint.size must be >= 2, got {cfg.fingerprint.size}")
     steps = cfg.trainer.get("max_steps")
