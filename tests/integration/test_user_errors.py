@@ -44,3 +44,10 @@ def test_training_sizes_are_checked(override, key):
 def test_analysis_numbers_must_be_finite(value):
     with pytest.raises(ConfigError, match="information_threshold must be a number"):
         number("information_threshold", value, 0.0)
+
+
+@pytest.mark.parametrize("path", ["", "nonexistent"])
+def test_an_analysis_of_a_missing_or_empty_path_writes_nothing(tmp_path, path):
+    done = run_script("analyze.py", [f"source.path={path}", "logger=none"], tmp_path)
+    assert done.returncode != 0 and "source.path" in done.stderr
+    assert list(tmp_path.iterdir()) == []

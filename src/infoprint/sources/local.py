@@ -114,10 +114,12 @@ class LocalSource:
         if path is None:
             paths = [latest_sweep(root)]
         elif isinstance(path, str | os.PathLike):
-            paths = [Path(path)]
+            paths = [Path(path) if str(path).strip() else Path(".")]
         else:
             paths = [Path(p) for p in path]
         for p in paths:
+            if not str(p).strip() or str(p) == ".":
+                raise FileNotFoundError("source.path is empty: name a sweep folder")
             if not p.is_dir():
                 raise FileNotFoundError(f"source.path {p} is not a directory")
         self.paths = paths

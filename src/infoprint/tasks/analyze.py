@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hydra.errors import InstantiationException
 from hydra.experimental.callback import Callback
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -31,7 +32,7 @@ from infoprint.analysis.report import REPORT_FILE
 from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
 from infoprint.tasks.publish import PUBLISH_KEY, discard, publish
-from infoprint.tasks.resolvers import register_resolvers
+from infoprint.tasks.resolvers import LOCAL_SOURCE, register_resolvers
 from infoprint.tasks.study import STUDY_FILE, analyze_study
 
 register_resolvers()  # ${analysis_dir:...} in conf/analyze.yaml (infoprint.cli does it too)
@@ -57,6 +58,10 @@ class CheckOptions(Callback):
 def _check(config: DictConfig) -> None:
     try:
         AnalysisOptions.from_config(config)
+        if OmegaConf.select(config, "source._target_") == LOCAL_SOURCE:
+            instantiate(config.source)  # its folders must exist: checked before any write
+    except InstantiationException as err:  # Hydra wraps the source's own message
+        raise SystemExit(f"analyze.py: bad option: {err.__cause__ or err}") from None
     except ConfigError as err:
         raise SystemExit(f"analyze.py: bad option: {err}") from None
 
