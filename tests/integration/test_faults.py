@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -255,6 +256,45 @@ def test_two_unnamed_sweeps_started_together_do_not_collide(tmp_path):
     assert len(sweeps) == 2
     ids = {json.loads((s / "0" / "run.json").read_text())["run_id"] for s in sweeps}
     assert len(ids) == 2
+
+
+SLOW_SWEEP = [*TINY, "callbacks=none", "logger=none", "seed=0,1", "sweep_name=L",
+              "+callbacks.probe._target_=job_probe.JobProbe",
+              "+callbacks.probe.seconds_per_step=0.1"]  # fmt: skip
+
+
+def test_a_second_command_on_a_running_sweep_is_refused_naming_the_holder(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, str(ROOT / "train.py"), "-m", *SLOW_SWEEP]
+    first = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)  # fmt: skip
+    lock_file = tmp_path / "multirun" / "L" / ".sweep.lock"
+    deadline = time.monotonic() + 120
+    while not lock_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    holder = json.loads(lock_file.read_text())
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert second.returncode != 0
+    assert f"pid {first.pid} on {holder['host']}" in second.stderr, second.stderr[-2000:]
+    assert first.wait(timeout=300) == 0, first.stderr.read().decode()[-2000:]
+    assert not lock_file.exists()  # released at the end
+    for job in ("0", "1"):  # one attempt each: the refused command trained nothing
+        run = tmp_path / "multirun" / "L" / job
+        assert len((run / "attempts.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    sweep = tmp_path / "multirun" / "L"
+    sweep.mkdir(parents=True)
+    host = socket.gethostname()
+    stale = {"pid": dead.pid, "host": host, "started": "2026-01-01T00:00:00"}
+    (sweep / ".sweep.lock").write_text(json.dumps(stale))
+    args = ["-m", *TINY, "logger=none", "trainer.max_steps=5", "seed=0", "sweep_name=L"]
+    done = run_script("train.py", args, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (sweep / "0" / "fingerprint.npz").is_file() and not (sweep / ".sweep.lock").exists()
 
 
 def test_two_analyses_of_one_sweep_at_once(tmp_path):

@@ -8,10 +8,12 @@ are the classes' own checks, run by building the objects before data are loaded.
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -19,6 +21,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
 from infoprint.errors import ConfigError
+from infoprint.run import lock
 from infoprint.run.directory import RERUN_MODES
 from infoprint.tasks.resolvers import register_resolvers
 
@@ -126,22 +129,30 @@ def check_sweep_name(name: Any) -> None:
         raise ConfigError(f"sweep_name must be a plain directory name, got {text!r}")
 
 
-class CheckSweepName(Callback):
-    """Hydra callback (conf/train.yaml): refuse a bad ``sweep_name`` before Hydra writes
-    anything (``multirun.yaml``, ``.hydra/``), since the sweep folder is named by it."""
+class SweepGuard(Callback):
+    """Hydra callback (conf/train.yaml), before Hydra writes anything (``multirun.yaml``,
+    ``.hydra/``): refuse a bad ``sweep_name``, and take the sweep folder's lock
+    (:mod:`infoprint.run.lock`) so a second sweep command on it is refused naming the one
+    running; the lock is released when the sweep ends (or its process exits)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config)
+        self._refuse(check_sweep_name, config.get("sweep_name"))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._check(config)
+        self._refuse(check_sweep_name, config.get("sweep_name"))
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        self._refuse(lock.acquire, sweep_dir)
+        atexit.register(lock.release, sweep_dir)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        lock.release(Path(str(config.hydra.sweep.dir)))
 
     @staticmethod
-    def _check(config: DictConfig) -> None:
+    def _refuse(check: Callable[[Any], Any], value: Any) -> None:
         try:
-            check_sweep_name(config.get("sweep_name"))
+            check(value)
         except ConfigError as err:
-            raise SystemExit(f"infoprint-train: bad option: {err}") from None
+            raise SystemExit(f"infoprint-train: {err}") from None
 
 
 def check_train_config(cfg: DictConfig) -> None:
