@@ -206,6 +206,21 @@ def _set_array(job: Path, key: str, value: float) -> None:
     np.savez(job / "fingerprint.npz", **arrays)
 
 
+def test_a_truncated_checkpoint_is_set_aside_and_the_run_starts_afresh(tmp_path):
+    first = _sweep(tmp_path, "t", ["callbacks=checkpoint", "seed=0"])
+    assert first.returncode == 0, first.stderr[-3000:]
+    job = tmp_path / "multirun" / "t" / "0"
+    (job / "fingerprint.npz").unlink()  # killed before its fingerprint ...
+    data = (job / "last.ckpt").read_bytes()
+    (job / "last.ckpt").write_bytes(data[: len(data) // 2])  # ... while a disk filled up
+    again = _sweep(tmp_path, "t", ["callbacks=checkpoint", "seed=0"])
+    assert again.returncode == 0, again.stderr[-3000:]
+    said = again.stdout + again.stderr
+    assert "not a readable checkpoint" in said and "starts afresh" in said
+    assert (job / "last.ckpt.unreadable").stat().st_size == len(data) // 2
+    assert Fingerprint.load(job).meta["steps"] == 60 and not (job / "error.txt").exists()
+
+
 def test_checkpoint_errors_name_the_file(tmp_path):
     marker = tmp_path / "pwned"
     bad = tmp_path / "last.ckpt"

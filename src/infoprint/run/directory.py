@@ -19,6 +19,7 @@ earlier results and starts afresh.
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import os
 import pickle
@@ -56,6 +57,8 @@ from infoprint.run.layout import (
 if TYPE_CHECKING:
     from infoprint.models.vae import VAE
 
+log = logging.getLogger(__name__)
+
 RERUN_MODES = ("skip", "resume", "overwrite")
 MAX_HYDRA_YAML_BYTES = 1 << 20
 """Largest .hydra/hydra.yaml read to tell an analysis folder from a run (Hydra's: ~10 KiB)."""
@@ -80,6 +83,11 @@ class RunDirectoryError(ConfigError):
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be read safely (``weights_only=True``) or is not this run's."""
+
+
+class UnreadableCheckpoint(CheckpointError):
+    """A checkpoint that is truncated, corrupt or not a checkpoint at all (not a refused
+    one: that holds readable objects other than tensors and plain values)."""
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,26 @@ class RunDirectory:
             return Attempt(skip=False, checkpoint=None)
         finished = self.state is RunState.FINISHED
         if self.checkpoint.is_file() and (mode == "resume" or not finished):
+            if self._set_aside_if_unreadable():
+                return Attempt(skip=False, checkpoint=None)
             return Attempt(skip=False, checkpoint=self.checkpoint)
         return Attempt(skip=finished, checkpoint=None)
+
+    def _set_aside_if_unreadable(self) -> bool:
+        """A truncated or corrupt ``last.ckpt`` (a kill or a full disk while it was written
+        elsewhere) is renamed ``last.ckpt.unreadable`` with a warning, and the run starts
+        afresh rather than never running again. A refused one (unsafe content) stays: the
+        attempt fails on it, naming the file."""
+        try:
+            read_checkpoint(self.checkpoint)
+        except UnreadableCheckpoint as err:
+            aside = self.checkpoint.with_name(f"{self.checkpoint.name}.unreadable")
+            os.replace(self.checkpoint, aside)
+            log.warning("%s; kept as %s, the run starts afresh", err, aside)
+            return True
+        except CheckpointError:
+            return False
+        return False
 
     def check_same_run(self, identity: Mapping[str, Any], previous: Mapping, where: Path) -> None:
         """Raise when ``previous`` (read from ``where``) records another run than ``identity``."""
@@ -263,9 +289,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
             f"(loaded with weights_only=True, nothing in it was run): {first}"
         ) from err
     except Exception as err:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(
+        raise UnreadableCheckpoint(
             f"{path}: not a readable checkpoint ({type(err).__name__}: {err})"
         ) from err
     if not isinstance(ckpt, dict):
-        raise CheckpointError(f"{path}: expected a checkpoint dictionary")
+        raise UnreadableCheckpoint(f"{path}: expected a checkpoint dictionary")
     return ckpt
