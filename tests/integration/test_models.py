@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
@@ -205,6 +206,8 @@ FINISHED = ["fingerprint.npz", "run.json"]
 def test_plan_attempt(tmp_path, files, mode, skip, resume):
     for name in files:
         (tmp_path / name).touch()
+    if "last.ckpt" in files:  # a readable checkpoint (an empty file is set aside)
+        torch.save({"state_dict": {}, "global_step": 5}, tmp_path / "last.ckpt")
     attempt = RunDirectory(tmp_path).plan(mode)
     assert attempt.skip == skip and (attempt.checkpoint is not None) == resume
 
