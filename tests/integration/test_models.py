@@ -228,12 +228,16 @@ def test_rerun_modes(tmp_path):
     fresh = train(cfg)
     assert fresh["status"] == "trained"
     assert Fingerprint.load(cfg.paths.output_dir).meta["steps"] == 10
+    job = Path(cfg.paths.output_dir)
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in job.rglob("*") if p.is_file()}
     for mode in ("skip", "resume"):
         with open_dict(cfg):
             cfg.rerun = mode
             cfg.seed = 3  # another run in the same job dir: a reused sweep_name
         with pytest.raises(ConfigError, match="belongs to another run.*seed"):
             train(cfg)
+    after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in job.rglob("*") if p.is_file()}
+    assert after == before  # a refused rerun changes nothing (no config tree, no error.txt)
     with open_dict(cfg):
         cfg.rerun = "again"
     with pytest.raises(ConfigError, match="rerun must be one of skip, resume, overwrite"):

@@ -9,6 +9,7 @@ raised inside Lightning about torch internals.
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import warnings
@@ -31,14 +32,26 @@ class _DropTips(logging.Filter):
         return not str(record.msg).startswith("💡 Tip")
 
 
+_LIGHTNING = ("pytorch_lightning", "lightning_fabric", "lightning.pytorch", "lightning.fabric")
+
+
 def silence_third_party_noise() -> None:
-    """Drop Lightning's tips and the warnings listed in ``_NOISE_WARNINGS`` (idempotent)."""
+    """Drop Lightning's tips and the warnings listed in ``_NOISE_WARNINGS``, and, under
+    Hydra's logging, the console handlers Lightning's packages add of their own, which
+    print every line a second time (idempotent)."""
     for pattern in _NOISE_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
-    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
-        logger = logging.getLogger(name)
+    for package in _LIGHTNING:
+        logger = logging.getLogger(f"{package}.utilities.rank_zero")
         if not any(isinstance(f, _DropTips) for f in logger.filters):
             logger.addFilter(_DropTips())
+    importlib.import_module("infoprint.callbacks.framework")  # imports every Lightning package
+    if not logging.getLogger().handlers:
+        return
+    for name in ("lightning", *_LIGHTNING):
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if type(h) is logging.StreamHandler]:
+            logger.removeHandler(handler)
 
 
 def config_tree(cfg: DictConfig, first: tuple[str, ...] = ()) -> Tree:

@@ -41,7 +41,7 @@ from infoprint import tracking
 from infoprint.errors import ConfigError
 from infoprint.models.builder import build_model, model_spec
 from infoprint.run.context import RunContext, git_commit, new_run_id
-from infoprint.run.directory import Attempt, RunDirectory
+from infoprint.run.directory import Attempt, RunDirectory, RunDirectoryError
 from infoprint.run.metrics_log import MetricsLog
 from infoprint.tasks.config import check_train_config, rerun_mode
 from infoprint.tasks.terminal import show_config, silence_third_party_noise
@@ -201,6 +201,7 @@ def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str
     elif rerun_mode(cfg) == "overwrite":
         for path in run_dir.remove_results():
             log.info("rerun=overwrite: removed %s", path)
+    show_config(cfg, run_dir.config_tree_file, first=TREE_FIRST, echo=False)  # checked: ours
     run_dir.archive_error()
     fit_run(cfg, run_dir, datamodule, model, context, attempt.checkpoint, resumed_from)
     status = "trained" if resumed_from is None else "resumed"
@@ -217,9 +218,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = RunDirectory(cfg.paths.output_dir)
     run_dir.path.mkdir(parents=True, exist_ok=True)
     attempt = run_dir.plan(rerun_mode(cfg))
-    show_config(cfg, run_dir.config_tree_file, first=TREE_FIRST)
+    show_config(cfg, None, first=TREE_FIRST)  # written to the folder once it is this run's
     try:
         return _start(cfg, run_dir, attempt)
+    except RunDirectoryError:  # another run's folder: refused, and left as it was
+        raise
     except BaseException:
         run_dir.write_error(traceback.format_exc())
         raise
