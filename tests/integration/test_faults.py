@@ -206,6 +206,21 @@ def _set_array(job: Path, key: str, value: float) -> None:
     np.savez(job / "fingerprint.npz", **arrays)
 
 
+def test_a_refused_rerun_changes_nothing_on_disk(tmp_path):
+    assert _sweep(tmp_path, "r", ["seed=0", "model.beta=1"]).returncode == 0
+    job = tmp_path / "multirun" / "r" / "0"
+
+    def files() -> dict:  # Hydra's own log aside: it appends every attempt
+        found = {p: p.read_bytes() for p in job.rglob("*") if p.is_file()}
+        return {p: b for p, b in found.items() if p.name != "train.log"}
+
+    before = files()
+    refused = _sweep(tmp_path, "r", ["seed=0", "model.beta=7"])
+    assert refused.returncode != 0 and "belongs to another run" in refused.stderr
+    assert files() == before  # .hydra/, config_tree.txt, run.json: the run's own
+    assert "model.beta=1" in (job / ".hydra" / "overrides.yaml").read_text()
+
+
 def test_a_truncated_checkpoint_is_set_aside_and_the_run_starts_afresh(tmp_path):
     first = _sweep(tmp_path, "t", ["callbacks=checkpoint", "seed=0"])
     assert first.returncode == 0, first.stderr[-3000:]

@@ -47,12 +47,14 @@ from infoprint.run.layout import (
     FINGERPRINT_FILE,
     HYDRA_CONFIG,
     HYDRA_DIR,
+    HYDRA_PENDING,
     MARKERS,
     PACK_FILE,
     RUN_FILE,
     SUMMARY_FILE,
     WANDB_DIR,
 )
+from infoprint.run.replace import replace_folder
 
 if TYPE_CHECKING:
     from infoprint.models.vae import VAE
@@ -202,6 +204,18 @@ class RunDirectory:
         previous = ckpt.get("hyper_parameters", {}).get("run", {})
         self.check_same_run(identity, previous, self.checkpoint)
         return int(ckpt["global_step"])
+
+    def adopt_hydra_record(self) -> None:
+        """Make the record Hydra wrote for this attempt (``.hydra-pending``) the folder's
+        ``.hydra``, whole (the job is this folder's run, or the folder is fresh)."""
+        pending = self.path / HYDRA_PENDING
+        if pending.is_dir():
+            replace_folder(pending, self.path / HYDRA_DIR)
+
+    def drop_hydra_record(self) -> None:
+        """Discard this attempt's record: the folder's ``.hydra`` stays the run's own (a
+        skipped run, or another run's folder refused)."""
+        shutil.rmtree(self.path / HYDRA_PENDING, ignore_errors=True)
 
     def remove_results(self) -> list[Path]:
         """Delete the fingerprint, run.json, checkpoint and logs of earlier attempts."""

@@ -28,16 +28,19 @@ ERROR_FILE = "error.txt"
 CONFIG_TREE_FILE = "config_tree.txt"
 HYDRA_DIR = ".hydra"
 HYDRA_CONFIG = f"{HYDRA_DIR}/config.yaml"
+HYDRA_PENDING = ".hydra-pending"
+"""Where Hydra writes a training job's record (conf/train.yaml ``hydra.output_subdir``);
+it replaces ``.hydra`` once the job is known to be this folder's run (§3)."""
 CSV_DIR = "csv"
 PACK_FILE = "pack.json"
 WANDB_DIR = "wandb"
 SUMMARY_FILE = "summary.json"
 """An analysis's summary (infoprint.analysis.summary): a folder holding it is no run."""
 
-MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, CHECKPOINT_FILE)
+MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, HYDRA_PENDING, CHECKPOINT_FILE)
 """Any of these makes a directory a run directory."""
 
-NOT_RUNS = frozenset({WANDB_DIR, CSV_DIR, HYDRA_DIR, "__pycache__", "analysis"})
+NOT_RUNS = frozenset({WANDB_DIR, CSV_DIR, HYDRA_DIR, HYDRA_PENDING, "__pycache__", "analysis"})
 """Names of folders beside run directories that hold no runs when they are what their name
 says (``infoprint.sources.local``: an analysis output, W&B files, a CSV log, Python caches);
 a sweep of that name is read like any other."""

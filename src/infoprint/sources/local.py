@@ -23,7 +23,7 @@ from pathlib import Path
 
 from infoprint.fingerprint.record import Fingerprint, FingerprintError
 from infoprint.run.directory import RunDirectory
-from infoprint.run.layout import CSV_DIR, HYDRA_DIR, NOT_RUNS, WANDB_DIR
+from infoprint.run.layout import CSV_DIR, HYDRA_DIR, HYDRA_PENDING, NOT_RUNS, WANDB_DIR
 from infoprint.sources.base import SkippedRun
 
 LINK_REASON = "a symbolic link: not followed"
@@ -95,7 +95,7 @@ def _tool_folder(folder: Path) -> bool:
         return "metrics.csv" in names and names <= CSV_FILES and not any(d for _, d in peek)
     if folder.name == "__pycache__":
         return bool(names) and all(name.endswith(".pyc") for name in names)
-    return folder.name == HYDRA_DIR  # (a folder holding .hydra/ is a run directory)
+    return folder.name in (HYDRA_DIR, HYDRA_PENDING)  # (a folder holding one is a run's)
 
 
 def _natural_key(path: Path) -> tuple:

@@ -31,7 +31,8 @@ from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.analysis.report import REPORT_FILE
 from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
-from infoprint.tasks.publish import PUBLISH_KEY, discard, publish
+from infoprint.run.replace import replace_folder
+from infoprint.tasks.publish import PUBLISH_KEY, discard
 from infoprint.tasks.resolvers import LOCAL_SOURCE, register_resolvers
 from infoprint.tasks.study import STUDY_FILE, analyze_study
 
@@ -105,7 +106,7 @@ def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, 
         if target is not None:
             discard(out)
         raise
-    where = publish(out, Path(target)) if target is not None else out
+    where = replace_folder(out, Path(target)) if target is not None else out
     if options.logger.mode != "disabled":
         found = log_published(where)
     if (where / STUDY_FILE).is_file():

@@ -315,6 +315,7 @@ def train_pack(cfg: DictConfig) -> dict[str, Any]:
     check_train_config(cfg)
     check_pack_config(cfg)
     pack_dir = Path(cfg.paths.output_dir)
+    RunDirectory(pack_dir).adopt_hydra_record()  # the pack job's own record
     show_config(cfg, pack_dir / CONFIG_TREE_FILE, first=TREE_FIRST)
     if cfg.get("torch_threads"):
         torch.set_num_threads(int(cfg.torch_threads))

@@ -191,6 +191,7 @@ def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str
     if attempt.skip:
         previous = run_dir.read_meta()
         run_dir.check_same_run(identity, previous, run_dir.run_file)
+        run_dir.drop_hydra_record()  # the folder keeps the record of the run it holds
         log.info("job %s is finished (run %s); skipped (rerun=skip)", run_dir.path,
                  previous["run_id"])  # fmt: skip
         return {"run_id": previous["run_id"], "output_dir": str(run_dir.path), "status": "skipped"}
@@ -201,7 +202,8 @@ def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str
     elif rerun_mode(cfg) == "overwrite":
         for path in run_dir.remove_results():
             log.info("rerun=overwrite: removed %s", path)
-    show_config(cfg, run_dir.config_tree_file, first=TREE_FIRST, echo=False)  # checked: ours
+    run_dir.adopt_hydra_record()  # checked: this attempt is the folder's run
+    show_config(cfg, run_dir.config_tree_file, first=TREE_FIRST, echo=False)
     run_dir.archive_error()
     fit_run(cfg, run_dir, datamodule, model, context, attempt.checkpoint, resumed_from)
     status = "trained" if resumed_from is None else "resumed"
@@ -222,7 +224,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     try:
         return _start(cfg, run_dir, attempt)
     except RunDirectoryError:  # another run's folder: refused, and left as it was
+        run_dir.drop_hydra_record()
         raise
     except BaseException:
+        run_dir.adopt_hydra_record()  # a failed attempt of this folder's run: its record
         run_dir.write_error(traceback.format_exc())
         raise
