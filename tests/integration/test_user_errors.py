@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
 
 from infoprint.analysis.checks import number
 from infoprint.errors import ConfigError
@@ -51,3 +53,9 @@ def test_an_analysis_of_a_missing_or_empty_path_writes_nothing(tmp_path, path):
     done = run_script("analyze.py", [f"source.path={path}", "logger=none"], tmp_path)
     assert done.returncode != 0 and "source.path" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_batch_beyond_the_machines_memory_is_refused_before_training():
+    cfg = compose_config("train", ["data.batch_size=100000000", "sweep_name=s"])
+    with pytest.raises(InstantiationException, match=r"data.batch_size=100000000: one batch"):
+        instantiate(cfg.data, seed=0)  # as train() builds it, before any step

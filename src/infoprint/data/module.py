@@ -8,6 +8,8 @@ run's seed and its worker id, so a run is reproducible for a fixed ``num_workers
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -16,6 +18,11 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from infoprint.data.base import ImageDataset, gather
+
+
+def physical_memory() -> int:
+    """Bytes of memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 class UniformBatches(IterableDataset):
@@ -47,6 +54,13 @@ class GroundTruthDataModule(pl.LightningDataModule):
             raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
         if num_workers < 0:
             raise ValueError(f"data.num_workers must be >= 0, got {num_workers}")
+        batch_bytes = batch_size * math.prod(dataset.observation_shape) * 4
+        if batch_bytes > physical_memory() // 4:
+            raise ValueError(
+                f"data.batch_size={batch_size}: one batch of float32 observations "
+                f"{tuple(dataset.observation_shape)} takes {batch_bytes / 2**30:.1f} GiB, over "
+                f"a quarter of this machine's {physical_memory() / 2**30:.0f} GiB of memory"
+            )
         self.dataset = dataset
         self.batch_size = batch_size
         self.seed = seed
