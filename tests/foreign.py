@@ -3,13 +3,12 @@ it (lightning-hydra-template's layout), and a user module decoding its runs."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from infoprint.fingerprint.record import Fingerprint
+from support import factor_fingerprint
 
 N, RUNS = 120, 4
 JOBS = ["0", "1", "2", "seed_3"]  # lightning-hydra-template numbers its jobs; any name works
@@ -23,25 +22,20 @@ def foreign_sweep(directory: Path, project: str | None = "my-project") -> Path:
     a, b = np.arange(N) % 6, (np.arange(N) // 6) % 3
     for r, name in enumerate(JOBS):
         job = directory / name
-        mu = np.stack([a + 0.3 * rng.normal(size=N), 4.0 * b + 0.05 * rng.normal(size=N)], 1)
         wandb = {"entity": "my-team", "project": project, "run_id": f"w{r}", "mode": "offline"}
-        Fingerprint(
-            mu=mu.astype(np.float32),
-            logvar=np.full((N, 2), 2 * math.log(0.25), np.float32),
-            probe_index=np.arange(N, dtype=np.int64),
-            factors=np.stack([a, b], axis=1),
-            meta={
-                "run_id": f"lit{r}",
-                "job_num": r,
-                "sweep": "2025-01-01_00-00-00",
-                "model": "LitVAE",
-                "hyperparameters": {"lr": 0.001},
-                "probe_digest": "d" * 64,
-                "factor_names": ["a", "b"],
-                "observation_shape": [1, 4, 4],
-                "wandb": wandb if project else None,
-            },
-        ).save(job)
+        fp = factor_fingerprint(
+            a,
+            b,
+            rng,
+            run_id=f"lit{r}",
+            job_num=r,
+            sweep="2025-01-01_00-00-00",
+            model="LitVAE",
+            hyperparameters={"lr": 0.001},
+            observation_shape=[1, 4, 4],
+            wandb=wandb if project else None,
+        )
+        fp.save(job)
         (job / "checkpoints").mkdir()
         torch.save(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -65,4 +66,20 @@ def make_fingerprint(n=20, d=3, k=2, seed=0, **meta):
             "factor_names": [f"f{i}" for i in range(k)],
             **meta,
         },
+    )
+
+
+def factor_fingerprint(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, noise: float = 0.3, **meta
+) -> Fingerprint:
+    """A run whose channel 0 is factor ``a`` plus the run's own noise (sd ``noise``) and
+    whose channel 1 is factor ``b``, sharp; posterior sd 0.25 on both."""
+    n = len(a)
+    mu = np.stack([a + noise * rng.normal(size=n), 4.0 * b + 0.05 * rng.normal(size=n)], 1)
+    return Fingerprint(
+        mu=mu.astype(np.float32),
+        logvar=np.full((n, 2), 2 * math.log(0.25), np.float32),
+        probe_index=np.arange(n, dtype=np.int64),
+        factors=np.stack([a, b], axis=1),
+        meta={"probe_digest": "d" * 64, "factor_names": ["a", "b"], **meta},
     )

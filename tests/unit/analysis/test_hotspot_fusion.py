@@ -20,6 +20,7 @@ from infoprint.analysis.hotspots import cluster, hotspots
 from infoprint.analysis.outputs import write_table
 from infoprint.analysis.terminal import table_text
 from infoprint.fingerprint.record import Fingerprint
+from support import factor_fingerprint
 
 N, RUNS = 240, 6
 
@@ -32,21 +33,7 @@ def _noisy_copies(noise: float, seed: int = 0) -> list[Fingerprint]:
     b = (np.arange(N) // 8) % 3
     runs = []
     for r in range(RUNS):
-        mu = np.stack([a + noise * rng.normal(size=N), 4.0 * b + 0.05 * rng.normal(size=N)], 1)
-        runs.append(
-            Fingerprint(
-                mu=mu.astype(np.float32),
-                logvar=np.full((N, 2), 2 * math.log(0.25), np.float32),
-                probe_index=np.arange(N, dtype=np.int64),
-                factors=np.stack([a, b], axis=1),
-                meta={
-                    "run_id": f"r{r}",
-                    "job_num": r,
-                    "probe_digest": "d" * 64,
-                    "factor_names": ["a", "b"],
-                },
-            )
-        )
+        runs.append(factor_fingerprint(a, b, rng, noise, run_id=f"r{r}", job_num=r))
     return runs
 
 

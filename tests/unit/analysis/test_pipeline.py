@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +13,8 @@ from omegaconf import open_dict
 import infoprint.analysis.steps as steps
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.errors import ConfigError
-from infoprint.fingerprint.record import Fingerprint
 from infoprint.tasks.analyze import analyze
-from support import compose_config, run_script
+from support import compose_config, factor_fingerprint, run_script
 
 N, RUNS = 120, 4
 
@@ -26,21 +24,9 @@ def _sweep(directory: Path) -> Path:
     rng = np.random.default_rng(0)
     a, b = np.arange(N) % 6, (np.arange(N) // 6) % 3
     for r in range(RUNS):
-        mu = np.stack([a + 0.3 * rng.normal(size=N), 4.0 * b + 0.05 * rng.normal(size=N)], 1)
-        Fingerprint(
-            mu=mu.astype(np.float32),
-            logvar=np.full((N, 2), 2 * math.log(0.25), np.float32),
-            probe_index=np.arange(N, dtype=np.int64),
-            factors=np.stack([a, b], axis=1),
-            meta={
-                "run_id": f"r{r}",
-                "job_num": r,
-                "sweep": "synthetic",
-                "probe_digest": "d" * 64,
-                "factor_names": ["a", "b"],
-                "observation_shape": [1, 4, 4],
-            },
-        ).save(directory / str(r))
+        meta = {"run_id": f"r{r}", "job_num": r, "sweep": "synthetic"}
+        fp = factor_fingerprint(a, b, rng, **meta, observation_shape=[1, 4, 4])
+        fp.save(directory / str(r))
     return directory
 
 
