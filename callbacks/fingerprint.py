@@ -31,7 +31,7 @@ from infoprint.fingerprint.probe import (
 from infoprint.fingerprint.snapshots import SnapshotSchedule, SnapshotSeries
 from infoprint.models.inference import encode_in_batches, evaluating
 from infoprint.run.context import RunContext
-from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE, SNAPSHOTS_FILE
+from infoprint.store.layout import FINGERPRINT_FILE, RUN_FILE, SNAPSHOTS_FILE
 
 log = logging.getLogger(__name__)
 

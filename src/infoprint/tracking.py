@@ -25,7 +25,7 @@ from typing import Any
 
 import wandb
 
-from infoprint.run.layout import FINGERPRINT_FILE, RUN_FILE, WANDB_DIR
+from infoprint.store.layout import FINGERPRINT_FILE, RUN_FILE, WANDB_DIR
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -21,8 +22,9 @@ import pytest
 import torch
 
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.run.directory import CheckpointError, RunDirectory
+from infoprint.run.directory import RunDirectory
 from infoprint.sources.local import LocalSource
+from infoprint.store.checkpoint import CheckpointError
 from support import ROOT, TINY_TRAIN, make_fingerprint, run_script
 
 pytestmark = pytest.mark.slow
@@ -234,6 +236,53 @@ def test_a_truncated_checkpoint_is_set_aside_and_the_run_starts_afresh(tmp_path)
     assert "not a readable checkpoint" in said and "starts afresh" in said
     assert (job / "last.ckpt.unreadable").stat().st_size == len(data) // 2
     assert Fingerprint.load(job).meta["steps"] == 60 and not (job / "error.txt").exists()
+
+
+def _with_full_disk(max_bytes: int):
+    """A child process for which no file grows past ``max_bytes`` (RLIMIT_FSIZE): its writes
+    fail as on a full disk (EFBIG here, ENOSPC there; the same failed ``write``)."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # inherited: the write fails instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return limit
+
+
+def _script_with_full_disk(script: str, args: list[str], cwd: Path, max_bytes: int):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args], cwd=cwd, env=env, capture_output=True,
+        text=True, timeout=600, preexec_fn=_with_full_disk(max_bytes),
+    )  # fmt: skip
+
+
+def test_a_full_disk_while_checkpointing_names_the_file_and_never_blocks_the_job(tmp_path):
+    args = ["-m", *TINY, "logger=none", "sweep_name=f", "callbacks=checkpoint", "seed=0"]
+    full = _script_with_full_disk("train.py", args, tmp_path, 256 << 10)
+    assert full.returncode != 0
+    job = tmp_path / "multirun" / "f" / "0"
+    error = (job / "error.txt").read_text()  # whole: written atomically, small enough
+    assert f"could not write {job / 'last.ckpt'}" in error
+    assert not (job / "last.ckpt").exists()  # no truncated checkpoint ...
+    assert not [p for p in job.iterdir() if p.name.endswith(".tmp")]  # ... nor a temporary
+    again = run_script("train.py", args, tmp_path)  # space freed: the job trains
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert Fingerprint.load(job).meta["steps"] == 60 and (job / "last.ckpt").stat().st_size > 0
+
+
+def test_a_full_disk_during_a_reanalysis_keeps_the_previous_one_and_names_the_file(tmp_path):
+    sweep = tmp_path / "s"
+    for job in range(4):
+        make_fingerprint(n=200, d=3, seed=job, run_id=f"run{job}").save(sweep / str(job))
+    assert run_script("analyze.py", _analysis_of(sweep, 0.01), tmp_path).returncode == 0
+    full = _script_with_full_disk("analyze.py", _analysis_of(sweep, 0.02), tmp_path, 16 << 10)
+    said = full.stdout + full.stderr
+    assert "could not write" in said and str(sweep / "analysis") not in said.split("could not")[0]
+    written = re.findall(r"could not write (\S+):", said)
+    assert written and all(Path(w).parent.name.startswith(".analysis.partial-") for w in written)
+    assert _one_analysis(sweep / "analysis") == 0.01  # the previous analysis, whole
+    assert sorted(p.name for p in sweep.iterdir()) == ["0", "1", "2", "3", "analysis"]
 
 
 def test_checkpoint_errors_name_the_file(tmp_path):

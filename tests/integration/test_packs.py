@@ -15,8 +15,9 @@ from infoprint.fingerprint.probe import select_probe_set
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.models.builder import load_model
 from infoprint.models.pack import PackError
-from infoprint.run.directory import RunDirectory, RunState, read_checkpoint
+from infoprint.run.directory import RunDirectory, RunState
 from infoprint.sources.local import find_job_dirs
+from infoprint.store.checkpoint import read_checkpoint
 from infoprint.tasks import pack as pack_tasks
 from infoprint.tasks.config import check_train_config
 from infoprint.tasks.pack import (

@@ -10,8 +10,9 @@ import pytest
 import pytorch_lightning as pl
 from omegaconf import open_dict
 
-from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.fingerprint.record import Fingerprint
 from infoprint.fingerprint.snapshots import SnapshotSchedule, SnapshotSeries
+from infoprint.store.records import RecordError
 from infoprint.tasks import train as train_module
 from infoprint.tasks.train import train
 from support import TINY_TRAIN, compose_config
@@ -80,12 +81,10 @@ def test_snapshot_files_are_validated_naming_the_file(tmp_path):
         series.append(10, np.ones((4, 2)), np.zeros((4, 2)))
     series.steps = np.array([10, 0])
     series.save(tmp_path)
-    with pytest.raises(
-        FingerprintError, match=r"snapshots\.npz: steps are not strictly increasing"
-    ):
+    with pytest.raises(RecordError, match=r"snapshots\.npz: steps are not strictly increasing"):
         SnapshotSeries.load(tmp_path)
     (tmp_path / "snapshots.npz").write_bytes(b"garbage")
-    with pytest.raises(FingerprintError, match=r"snapshots\.npz: unreadable"):
+    with pytest.raises(RecordError, match=r"snapshots\.npz: unreadable"):
         SnapshotSeries.load(tmp_path)
 
 

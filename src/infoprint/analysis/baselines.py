@@ -22,6 +22,7 @@ from infoprint.analysis.whole_space import compare_whole_spaces
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info.baselines import DISTANCE_MEASURES, space_matrix
 from infoprint.info.baselines_udr import gaussian_kl_per_dim, udr_runs
+from infoprint.store.atomic import atomic_savez
 
 BASELINES_FILE = "baselines.npz"
 
@@ -83,8 +84,7 @@ def _probe_only(fp: Fingerprint) -> Fingerprint:
 
 def write_baselines(directory: Path, result: BaselineComparison) -> Path:
     path = directory / BASELINES_FILE
-    np.savez_compressed(path, run_ids=np.asarray(result.run_ids, dtype=str), **result.measures)
-    return path
+    return atomic_savez(path, {"run_ids": np.asarray(result.run_ids, dtype=str), **result.measures})
 
 
 def agreement_table(result: BaselineComparison) -> Table:

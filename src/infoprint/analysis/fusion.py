@@ -40,6 +40,7 @@ from infoprint.info import (
     fuse,
     information,
 )
+from infoprint.store.atomic import atomic_savez
 
 FUSION_FILE = "fusion.npz"
 FUSION_COLUMNS = [
@@ -440,5 +441,4 @@ def write_fusion(directory: Path, result: FusionResult) -> Path:
         arrays[f"mu_{objective}"] = space.mu.numpy()
         arrays[f"logvar_{objective}"] = space.logvar.numpy()
     path = Path(directory) / FUSION_FILE
-    np.savez_compressed(path, **arrays)
-    return path
+    return atomic_savez(path, arrays)

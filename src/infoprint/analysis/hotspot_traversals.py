@@ -29,8 +29,9 @@ from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.plots.traversals import is_image_shape
-from infoprint.run.directory import CheckpointError, RunDirectory
-from infoprint.run.layout import CHECKPOINT_FILE
+from infoprint.run.directory import RunDirectory
+from infoprint.store.checkpoint import CheckpointError
+from infoprint.store.layout import CHECKPOINT_FILE
 
 CHECKPOINT_PLACES = (CHECKPOINT_FILE, f"checkpoints/{CHECKPOINT_FILE}")
 """Where a run's last checkpoint is looked for, in order: infoprint's run folder, then

@@ -10,9 +10,9 @@ with the caption the report shows under it (``docs/architecture.md`` §10).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -22,7 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-SUMMARY_FILE = "summary.json"
+from infoprint.store.atomic import atomic_write, atomic_write_text
+from infoprint.store.layout import SUMMARY_FILE
+
 FIGURE_DPI = 120
 
 
@@ -96,17 +98,19 @@ def write_table(table: Table, directory: Path) -> Path:
     if table.file is None:
         raise ValueError(f"table {table.name} has no file name")
     path = Path(directory) / table.file
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(table.columns)
-        writer.writerows([["" if v is None else v for v in row] for row in table.rows])
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(table.columns)
+    writer.writerows([["" if v is None else v for v in row] for row in table.rows])
+    return atomic_write(path, lambda f: f.write(text.getvalue()), "w")
 
 
 def save_figure(fig: Figure, path: Path, caption: str, key: str | None = None) -> FigureFile:
     """Save ``fig`` as PNG at ``path`` and close it."""
-    fig.savefig(path, dpi=FIGURE_DPI)
-    plt.close(fig)
+    try:
+        atomic_write(Path(path), lambda f: fig.savefig(f, format="png", dpi=FIGURE_DPI))
+    finally:
+        plt.close(fig)
     return FigureFile(key or Path(path).stem, Path(path), caption)
 
 
@@ -121,13 +125,7 @@ def write_summary(directory: Path, summary: dict[str, Any]) -> Path:
             return str(value.relative_to(directory))
         return _jsonable(value)
 
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    with partial.open("w") as f:  # whole or not at all: write, fsync, rename
-        f.write(json.dumps(summary, indent=2, default=jsonable))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
-    return path
+    return atomic_write_text(path, json.dumps(summary, indent=2, default=jsonable))
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,6 +24,7 @@ from infoprint.analysis.outputs import FigureFile, Table, save_figure
 from infoprint.analysis.terminal import StepProgress
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.sources.base import SkippedRun
+from infoprint.store.atomic import WriteError
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,11 @@ class Step:
 def run_steps(
     steps: Sequence[Step], context: AnalysisContext, progress: StepProgress
 ) -> AnalysisContext:
-    """Run the enabled ``steps`` in order, recording each result (or failure) in ``context``."""
+    """Run the enabled ``steps`` in order, recording each result (or failure) in ``context``.
+
+    A step's failure is recorded and the next step runs, except a core step's and a failed
+    write (:class:`~infoprint.store.atomic.WriteError`: a full disk), which end the
+    analysis: its staging folder is dropped and the previous analysis kept."""
     for step in steps:
         if not step.enabled(context.options):
             continue
@@ -137,8 +142,8 @@ def run_steps(
             with progress.step(step.title):
                 result = step.run(context)
         except Exception as err:
-            if step.core:
-                raise
+            if step.core or isinstance(err, WriteError):
+                raise  # a folder that cannot be written cannot be completed (publish.py)
             log.warning("step %s failed", step.name, exc_info=True)
             failure = StepFailure.of(step.name, err)
             progress.failed(step.title, f"{failure.error}: {failure.message}")

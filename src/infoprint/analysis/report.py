@@ -19,6 +19,7 @@ from typing import Any
 from infoprint.analysis.outputs import FigureFile, Table, format_value, is_number
 from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.analysis.summary import summary
+from infoprint.store.atomic import atomic_write_text
 
 REPORT_FILE = "report.html"
 
@@ -154,5 +155,4 @@ def write_report(directory: Path, context: AnalysisContext) -> Path:
         + "</body></html>\n"
     )
     path = Path(directory) / REPORT_FILE
-    path.write_text(document, encoding="utf-8")
-    return path
+    return atomic_write_text(path, document)

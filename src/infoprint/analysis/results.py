@@ -11,6 +11,7 @@ import numpy as np
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
 from infoprint.analysis.outputs import Table
+from infoprint.store.atomic import atomic_savez
 
 RESULTS_FILE = "results.npz"
 HOTSPOTS_FILE = "hotspots.csv"
@@ -49,8 +50,7 @@ def write_results(
         arrays[f"{c.measure}_reachability"] = c.reachability
         arrays[f"{c.measure}_labels"] = c.labels
     path = directory / RESULTS_FILE
-    np.savez_compressed(path, **arrays)
-    return path
+    return atomic_savez(path, arrays)
 
 
 def hotspot_rows(hotspots: Sequence[Hotspot]) -> list[list[Any]]:

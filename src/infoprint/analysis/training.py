@@ -32,10 +32,11 @@ from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspots import Hotspot, cluster
 from infoprint.analysis.outputs import Table
 from infoprint.analysis.whole_space import compare_whole_spaces
-from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.fingerprint.record import Fingerprint
 from infoprint.fingerprint.snapshots import SnapshotSeries
 from infoprint.info import GaussianChannels, compare, information
-from infoprint.run.layout import SNAPSHOTS_FILE
+from infoprint.store.layout import SNAPSHOTS_FILE
+from infoprint.store.records import RecordError
 
 
 @dataclass
@@ -86,7 +87,7 @@ def load_series(fingerprints: Sequence[Fingerprint]) -> tuple[dict[str, Snapshot
             continue
         try:
             loaded = SnapshotSeries.load(Path(fp.path))
-        except FingerprintError as err:
+        except RecordError as err:
             notes.append(f"run {fp.run_id}: {err}")
             continue
         if loaded.probe_digest != fp.probe_digest:

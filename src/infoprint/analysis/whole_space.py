@@ -16,6 +16,7 @@ import numpy as np
 
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import DEFAULT_MEMORY_BUDGET, montecarlo_compare
+from infoprint.store.atomic import atomic_savez
 
 WHOLE_SPACE_FILE = "whole_space.npz"
 
@@ -71,14 +72,13 @@ def compare_whole_spaces(
 
 def write_whole_space(directory: Path, result: WholeSpaceComparison) -> Path:
     path = directory / WHOLE_SPACE_FILE
-    np.savez_compressed(
-        path,
-        run_ids=np.asarray(result.run_ids, dtype=str),
-        information=result.information,
-        information_se=result.information_se,
-        nmi=result.nmi,
-        nmi_se=result.nmi_se,
-        vi=result.vi,
-        vi_se=result.vi_se,
-    )
-    return path
+    arrays = {
+        "run_ids": np.asarray(result.run_ids, dtype=str),
+        "information": result.information,
+        "information_se": result.information_se,
+        "nmi": result.nmi,
+        "nmi_se": result.nmi_se,
+        "vi": result.vi,
+        "vi_se": result.vi_se,
+    }
+    return atomic_savez(path, arrays)

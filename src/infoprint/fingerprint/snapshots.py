@@ -17,15 +17,15 @@ series has no gaps and no duplicates. Every write is atomic.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from infoprint.fingerprint.record import LOGVAR_BOUND, MU_BOUND, FingerprintError, load_arrays
-from infoprint.run.layout import SNAPSHOTS_FILE
+from infoprint.fingerprint.record import LOGVAR_BOUND, MU_BOUND, FingerprintError
+from infoprint.store.atomic import atomic_savez
+from infoprint.store.layout import SNAPSHOTS_FILE
+from infoprint.store.records import load_arrays
 
 
 @dataclass
@@ -67,21 +67,8 @@ class SnapshotSeries:
 
     def save(self, directory: Path) -> Path:
         path = Path(directory) / SNAPSHOTS_FILE
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    steps=self.steps,
-                    mu=self.mu,
-                    logvar=self.logvar,
-                    probe_digest=np.array(self.probe_digest),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        arrays = {"steps": self.steps, "mu": self.mu, "logvar": self.logvar}
+        return atomic_savez(path, {**arrays, "probe_digest": np.array(self.probe_digest)}, False)
 
     @classmethod
     def load(cls, directory: Path) -> SnapshotSeries:

@@ -29,8 +29,9 @@ import torch
 
 from infoprint.fingerprint.capture import fingerprint_encoder
 from infoprint.fingerprint.probe import ProbeSet
-from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.fingerprint.record import Fingerprint
 from infoprint.models.inference import Encoder
+from infoprint.store.records import RecordError
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def _cached(directory: Path, run: ExternalRun) -> Fingerprint | None:
     included); None when absent, unreadable or of another version of the model."""
     try:
         cached = Fingerprint.load(directory)
-    except FingerprintError:
+    except RecordError:
         return None
     return cached if cached.meta.get("provenance") == run.provenance else None
 

@@ -30,7 +30,7 @@ import pytorch_lightning as pl
 from infoprint.models.gan_nets import GANNet
 from infoprint.models.infogan import InfoGAN
 from infoprint.models.vae import VAE
-from infoprint.run.directory import CheckpointError, read_checkpoint
+from infoprint.store.checkpoint import CheckpointError, read_checkpoint
 
 MODEL_SPEC_KEY = "model_spec"
 ALLOWED_TARGETS = ("infoprint.models.", "torch.optim.")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from infoprint.models.builder import MODEL_SPEC_KEY
+from infoprint.models.builder import MODEL_SPEC_KEY, load_model
 from infoprint.models.vae import VAE
-from infoprint.run.directory import RunDirectory
+from infoprint.store.layout import CHECKPOINT_FILE
 
 
 class _Encoder(torch.nn.Module):
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         "output", help="the file to write: .pt2 (torch.export) or TorchScript (any other suffix)"
     )
     args = parser.parse_args(argv)
-    model = RunDirectory(args.run_dir).load_model()
+    model = load_model(Path(args.run_dir) / CHECKPOINT_FILE)
     shape = tuple(model.hparams[MODEL_SPEC_KEY]["observation_shape"])
     print(export_encoder(model, args.output, shape))
 

@@ -1,5 +1,5 @@
 """Runs: a run's identity (:mod:`infoprint.run.context`), its directory's file names
-(:mod:`infoprint.run.layout`) and the directory itself (:mod:`infoprint.run.directory`).
+(:mod:`infoprint.store.layout`) and the directory itself (:mod:`infoprint.run.directory`).
 
 See ``docs/architecture.md`` §3. Import from the submodules.
 """

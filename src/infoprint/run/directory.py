@@ -2,7 +2,7 @@
 
 See ``docs/architecture.md`` §3. The train task, the callbacks, the local source, the
 traversals and the analysis all reach a job directory's files through
-:class:`RunDirectory`; file names live in :mod:`infoprint.run.layout`.
+:class:`RunDirectory`; file names live in :mod:`infoprint.store.layout`.
 
 State (:class:`RunState`):
 
@@ -22,24 +22,20 @@ import enum
 import logging
 import math
 import os
-import pickle
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
 import yaml
 
 from infoprint.errors import ConfigError
-from infoprint.fingerprint.record import (
-    Fingerprint,
-    FingerprintError,
-    atomic_write_json,
-    read_json,
-)
-from infoprint.run.layout import (
+from infoprint.fingerprint.record import Fingerprint
+from infoprint.models.builder import load_model
+from infoprint.store.atomic import atomic_write_json, atomic_write_text
+from infoprint.store.checkpoint import CheckpointError, UnreadableCheckpoint, read_checkpoint
+from infoprint.store.layout import (
     CHECKPOINT_FILE,
     CONFIG_TREE_FILE,
     CSV_DIR,
@@ -54,7 +50,8 @@ from infoprint.run.layout import (
     SUMMARY_FILE,
     WANDB_DIR,
 )
-from infoprint.run.replace import replace_folder
+from infoprint.store.records import RecordError, read_json
+from infoprint.store.replace import replace_folder
 
 if TYPE_CHECKING:
     from infoprint.models.vae import VAE
@@ -81,15 +78,6 @@ class RunState(enum.Enum):
 
 class RunDirectoryError(ConfigError):
     """A run directory's files contradict what is asked of it (another run, bad checkpoint)."""
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be read safely (``weights_only=True``) or is not this run's."""
-
-
-class UnreadableCheckpoint(CheckpointError):
-    """A checkpoint that is truncated, corrupt or not a checkpoint at all (not a refused
-    one: that holds readable objects other than tensors and plain values)."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +230,7 @@ class RunDirectory:
 
     def write_error(self, text: str) -> Path:
         self.path.mkdir(parents=True, exist_ok=True)
-        self.error_file.write_text(text)
+        atomic_write_text(self.error_file, text)
         return self.error_file
 
     def failure_reason(self) -> str:
@@ -258,10 +246,10 @@ class RunDirectory:
 
     # -- run.json and fingerprint ------------------------------------------------------
     def read_meta(self) -> dict[str, Any]:
-        """run.json as a dictionary, read within the bounds of ``record.read_json``."""
+        """run.json as a dictionary, read within bounds (:mod:`infoprint.store.records`)."""
         try:
             return read_json(self.run_file)
-        except FingerprintError as err:
+        except RecordError as err:
             raise RunDirectoryError(str(err)) from err
 
     def update_meta(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -281,31 +269,4 @@ class RunDirectory:
     # -- model --------------------------------------------------------------------------
     def load_model(self) -> VAE:
         """The run's model rebuilt from ``last.ckpt`` alone (no Hydra, no .hydra/)."""
-        from infoprint.models.builder import load_model
-
         return load_model(self.checkpoint)
-
-
-def read_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint's contents, loaded with ``weights_only=True`` (no code ever runs).
-
-    Errors name the file: a missing or truncated file, or one that holds objects other
-    than tensors and plain values (which is refused, never unpickled).
-    """
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-        raise CheckpointError(
-            f"{path}: refused to load: it holds objects other than tensors and plain values "
-            f"(loaded with weights_only=True, nothing in it was run): {first}"
-        ) from err
-    except Exception as err:  # torch raises many types for truncated or foreign files
-        raise UnreadableCheckpoint(
-            f"{path}: not a readable checkpoint ({type(err).__name__}: {err})"
-        ) from err
-    if not isinstance(ckpt, dict):
-        raise UnreadableCheckpoint(f"{path}: expected a checkpoint dictionary")
-    return ckpt

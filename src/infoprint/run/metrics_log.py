@@ -15,7 +15,7 @@ from lightning_fabric.loggers.logger import rank_zero_experiment
 from pytorch_lightning.loggers import CSVLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 
-from infoprint.run.layout import CSV_DIR
+from infoprint.store.layout import CSV_DIR
 
 
 def rows_before(path: Path, step: int) -> list[dict[str, str]]:

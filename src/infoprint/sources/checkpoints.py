@@ -24,11 +24,12 @@ from typing import Any
 from infoprint.fingerprint.probe import ProbeSet
 from infoprint.fingerprint.stage import ExternalRun, ModelError, check_run_id, files_digest
 from infoprint.models.builder import MODEL_SPEC_KEY
-from infoprint.run.directory import CheckpointError, RunDirectory, read_checkpoint
-from infoprint.run.layout import CHECKPOINT_FILE
+from infoprint.run.directory import RunDirectory
 from infoprint.sources.base import SkippedRun
 from infoprint.sources.external import ExternalSource, one_line
 from infoprint.sources.local import find_job_dirs
+from infoprint.store.checkpoint import CheckpointError, read_checkpoint
+from infoprint.store.layout import CHECKPOINT_FILE
 
 
 class CheckpointSource(ExternalSource):

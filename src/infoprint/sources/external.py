@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from infoprint.fingerprint.probe import ProbeSet, select_probe_set
-from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.fingerprint.record import Fingerprint
 from infoprint.fingerprint.stage import ExternalRun, ModelError, fingerprint_run
-from infoprint.run.directory import CheckpointError
 from infoprint.sources.base import SkippedRun
+from infoprint.store.checkpoint import CheckpointError
+from infoprint.store.records import RecordError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class ExternalSource(ABC):
             try:
                 self.check(item, probe)
                 yield fingerprint_run(item, probe, self.cache, self.batch_size, self.device)
-            except (ModelError, CheckpointError, FingerprintError) as err:
+            except (ModelError, CheckpointError, RecordError) as err:
                 log.warning("skipped %s: %s", item.provenance.get("path"), err)
                 self.skipped.append(SkippedRun(str(item.provenance.get("path")), str(err)))
             except Exception as err:  # any other failure of one model is that model's

@@ -1,7 +1,7 @@
 """Fingerprints from a directory tree: one sweep, several sweeps, or a shared file system.
 
 A run directory is any directory holding one of the markers of
-:data:`infoprint.run.layout.MARKERS` (``run.json``, ``fingerprint.npz``, ``.hydra/``,
+:data:`infoprint.store.layout.MARKERS` (``run.json``, ``fingerprint.npz``, ``.hydra/``,
 ``error.txt``, ``last.ckpt``). Runs without a readable fingerprint (failed, still running,
 corrupt, hostile) are listed in ``skipped`` with the reason, never raised: one bad run
 never stops the others. So is a second copy of a run already read (the same run id in two
@@ -21,10 +21,11 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.fingerprint.record import Fingerprint
 from infoprint.run.directory import RunDirectory
-from infoprint.run.layout import CSV_DIR, HYDRA_DIR, HYDRA_PENDING, NOT_RUNS, WANDB_DIR
 from infoprint.sources.base import SkippedRun
+from infoprint.store.layout import CSV_DIR, HYDRA_DIR, HYDRA_PENDING, NOT_RUNS, WANDB_DIR
+from infoprint.store.records import RecordError
 
 LINK_REASON = "a symbolic link: not followed"
 MAX_PEEK = 10_000
@@ -141,7 +142,7 @@ class LocalSource:
                     self.skipped.append(SkippedRun(str(job), run.failure_reason()))
                     continue
                 fingerprint = run.load_fingerprint()
-            except FingerprintError as err:
+            except RecordError as err:
                 self.skipped.append(SkippedRun(str(job), str(err)))
                 continue
             except Exception as err:  # one bad run never stops the others

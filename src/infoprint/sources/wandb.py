@@ -19,8 +19,9 @@ from typing import Any
 
 import wandb
 
-from infoprint.fingerprint.record import Fingerprint, FingerprintError
+from infoprint.fingerprint.record import Fingerprint
 from infoprint.sources.base import SkippedRun
+from infoprint.store.records import RecordError
 from infoprint.tracking import FINGERPRINT_ARTIFACT_TYPE
 
 
@@ -103,7 +104,7 @@ class WandbSource:
             artifact.download(root=str(root))
             artifact.verify(root=str(root))
             return Fingerprint.load(root)
-        except (FingerprintError, ValueError, OSError, wandb.errors.Error) as err:
+        except (RecordError, ValueError, OSError, wandb.errors.Error) as err:
             return SkippedRun(where, f"{type(err).__name__}: {err}")
 
 

@@ -31,7 +31,7 @@ from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.analysis.report import REPORT_FILE
 from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
-from infoprint.run.replace import replace_folder
+from infoprint.store.replace import replace_folder
 from infoprint.tasks.publish import PUBLISH_KEY, discard
 from infoprint.tasks.resolvers import LOCAL_SOURCE, register_resolvers
 from infoprint.tasks.study import STUDY_FILE, analyze_study

@@ -42,13 +42,14 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from infoprint.fingerprint.record import atomic_write_json
 from infoprint.models.pack import MembersFailed, Pack, pack_dtype
 from infoprint.models.vae import VAE
-from infoprint.run.checkpoint import save_checkpoint, training_checkpoint
+from infoprint.run.checkpoint import training_checkpoint
 from infoprint.run.context import RunContext
-from infoprint.run.directory import Attempt, RunDirectory, read_checkpoint
-from infoprint.run.layout import CONFIG_TREE_FILE, PACK_FILE
+from infoprint.run.directory import Attempt, RunDirectory
+from infoprint.store.atomic import atomic_write_json
+from infoprint.store.checkpoint import read_checkpoint, save_checkpoint
+from infoprint.store.layout import CONFIG_TREE_FILE, PACK_FILE
 from infoprint.tasks.config import check_pack_config, check_train_config, rerun_mode
 from infoprint.tasks.terminal import show_config, silence_third_party_noise
 from infoprint.tasks.train import TREE_FIRST, build, fit_run, train

@@ -3,7 +3,7 @@
 An analysis is written into a staging folder beside its target,
 ``<parent>/.<name>.partial-<time>-<pid>``, which Hydra makes its run folder (the
 :class:`StageOutput` callback), and ``analyze`` swaps it with the target only when it
-is complete (:func:`infoprint.run.replace.replace_folder`: on Linux one atomic
+is complete (:func:`infoprint.store.replace.replace_folder`: on Linux one atomic
 ``renameat2(RENAME_EXCHANGE)``), so a reader or a kill at any moment sees the previous
 analysis or the new one, never a mix; then the previous one is deleted, so nothing stale
 survives a complete rerun. A failed analysis removes its

@@ -34,6 +34,7 @@ from infoprint.plots.study import (
     study_structure_figure,
     study_trends_figure,
 )
+from infoprint.store.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +218,11 @@ def write_study_html(
             f" alt=''><figcaption>{html.escape(figure.caption)}</figcaption></figure>"
         ]
     path = out / STUDY_FILE
-    path.write_text(
+    return atomic_write_text(
+        path,
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>infoprint study"
         f"</title><style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>\n",
-        encoding="utf-8",
     )
-    return path
 
 
 def _log_study(options, out, found, items, tables, figures, summaries) -> dict[str, Any] | None:

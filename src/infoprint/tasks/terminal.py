@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
+from infoprint.store.atomic import atomic_write_text
+
 _NOISE_WARNINGS = (
     r"The `srun` command is available on your system but is not used",
     r".*isinstance\(treespec, LeafSpec\)` is deprecated",
@@ -79,5 +81,5 @@ def show_config(
     text = buffer.getvalue()
     if save_to is not None:
         save_to.parent.mkdir(parents=True, exist_ok=True)
-        save_to.write_text(text)
+        atomic_write_text(save_to, text)
     return text

@@ -40,6 +40,7 @@ from pytorch_lightning.loggers import Logger, WandbLogger
 from infoprint import tracking
 from infoprint.errors import ConfigError
 from infoprint.models.builder import build_model, model_spec
+from infoprint.run.checkpoint import DurableCheckpointIO
 from infoprint.run.context import RunContext, git_commit, new_run_id
 from infoprint.run.directory import Attempt, RunDirectory, RunDirectoryError
 from infoprint.run.metrics_log import MetricsLog
@@ -172,6 +173,7 @@ def fit_run(
             logger=loggers,
             callbacks=_callbacks(cfg),
             default_root_dir=str(run_dir.path),
+            plugins=[DurableCheckpointIO()],
         )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_MANUAL_CHECKPOINT_WARNING)

@@ -5,7 +5,8 @@ import pytest
 
 from infoprint.data.sprites import ProceduralSprites
 from infoprint.fingerprint.probe import probe_digest, select_probe_set
-from infoprint.fingerprint.record import SCHEMA_VERSION, Fingerprint, FingerprintError
+from infoprint.fingerprint.record import SCHEMA_VERSION, Fingerprint
+from infoprint.store.records import RecordError, json_depth
 from support import make_fingerprint
 
 
@@ -33,20 +34,20 @@ def test_roundtrip_is_exact_and_atomic(tmp_path):
 def test_invalid_records_are_refused_on_save(tmp_path, mutate, message):
     fp = make_fingerprint()
     mutate(fp)
-    with pytest.raises(FingerprintError, match=message):
+    with pytest.raises(RecordError, match=message):
         fp.save(tmp_path)
     assert not (tmp_path / "fingerprint.npz").exists()
 
 
 def test_load_errors_name_the_file(tmp_path):
-    with pytest.raises(FingerprintError, match=r"fingerprint\.npz: file not found"):
+    with pytest.raises(RecordError, match=r"fingerprint\.npz: file not found"):
         Fingerprint.load(tmp_path)
     make_fingerprint().save(tmp_path)
     (tmp_path / "fingerprint.npz").write_bytes(b"not a zip")
-    with pytest.raises(FingerprintError, match=str(tmp_path / "fingerprint.npz")):
+    with pytest.raises(RecordError, match=str(tmp_path / "fingerprint.npz")):
         Fingerprint.load(tmp_path)
     (tmp_path / "run.json").write_text("{broken")
-    with pytest.raises(FingerprintError, match=r"run\.json: not valid JSON"):
+    with pytest.raises(RecordError, match=r"run\.json: not valid JSON"):
         Fingerprint.load(tmp_path)
 
 
@@ -55,7 +56,7 @@ def test_pickled_arrays_are_never_loaded(tmp_path):
     objects = np.empty(2, dtype=object)
     objects[:] = [{"evil": 1}, None]
     np.savez(tmp_path / "fingerprint.npz", mu=objects, logvar=objects, probe_index=objects)
-    with pytest.raises(FingerprintError, match="dtype object \\(not read\\)"):
+    with pytest.raises(RecordError, match="dtype object \\(not read\\)"):
         Fingerprint.load(tmp_path)
 
 
@@ -64,7 +65,7 @@ def test_schema_version_is_checked(tmp_path):
     meta = json.loads((tmp_path / "run.json").read_text())
     meta["schema_version"] = 99
     (tmp_path / "run.json").write_text(json.dumps(meta))
-    with pytest.raises(FingerprintError, match="schema_version 99"):
+    with pytest.raises(RecordError, match="schema_version 99"):
         Fingerprint.load(tmp_path)
 
 
@@ -92,12 +93,10 @@ def test_embedding_sample_roundtrip_and_validation(tmp_path):
     np.testing.assert_array_equal(back.whole_space()[0], fp.embedding_mu)
     assert back.embedding_index.shape == (30,)
     fp.embedding_logvar = np.zeros((30, 2), np.float32)
-    with pytest.raises(FingerprintError, match=r"\[M, 3\]"):
+    with pytest.raises(RecordError, match=r"\[M, 3\]"):
         fp.save(tmp_path / "bad")
 
 
 def test_json_depth_counts_brackets_outside_strings_only():
-    from infoprint.fingerprint.record import json_depth
-
     assert json_depth('{"a": "[[[[\\"[[{", "b": [[1]], "c": {}}') == 3
     assert json_depth("[" * 10_000 + "]" * 10_000) == 10_000  # no recursion
