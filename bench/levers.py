@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from training import make_model  # bench/ is on sys.path: python bench/training.py
+from _common import make_model
 
 from infoprint.data.sprites import ProceduralSprites
 from infoprint.models.vae import VAE
@@ -97,13 +97,13 @@ def run(quick: bool, device: str) -> None:
         x = torch.from_numpy(dataset.images(np.arange(BATCH))).to(device)
         times: dict[str, list[float]] = {lever: [] for lever in LEVERS}
         compile_seconds = time.perf_counter()
-        step_seconds("compile", make_model("beta_vae", dataset), x, 1, 1)
+        step_seconds("compile", make_model("beta_vae", side), x, 1, 1)
         compile_seconds = time.perf_counter() - compile_seconds
         for _ in range(rounds):
             for lever in LEVERS:
                 torch.manual_seed(0)
                 times[lever].append(
-                    step_seconds(lever, make_model("beta_vae", dataset), x, warmup, steps)
+                    step_seconds(lever, make_model("beta_vae", side), x, warmup, steps)
                 )
         base = statistics.median(times["baseline"])
         gains = [

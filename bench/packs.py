@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from itertools import islice
 
 import torch
-from training import make_model  # bench/ is on sys.path: python bench/training.py
+from _common import Clock, make_model, now, per_step, synchronizer
 
 from infoprint.data.module import UniformBatches
 from infoprint.data.sprites import ProceduralSprites
@@ -35,11 +34,6 @@ from infoprint.models.vae import VAE
 BATCH = 64
 ENSEMBLE, STEPS = 50, 300_000
 TARGET_GAIN = 1.5
-Clock = tuple[float, float]  # (wall, process CPU) seconds
-
-
-def now() -> Clock:
-    return time.perf_counter(), time.process_time()
 
 
 def batches(dataset: ProceduralSprites, members: int, count: int, device: str) -> torch.Tensor:
@@ -55,30 +49,23 @@ def models(dataset: ProceduralSprites, members: int, device: str) -> list[VAE]:
     built = []
     for seed in range(members):
         torch.manual_seed(seed)
-        built.append(make_model("beta_vae", dataset).to(device).train())
+        built.append(make_model("beta_vae", dataset.resolution).to(device).train())
     return built
-
-
-def now_synced(device: str) -> Clock:
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return now()
 
 
 def separate_seconds(members: list[VAE], data: torch.Tensor, warmup: int, steps: int) -> Clock:
     optimizers = [m.configure_optimizers() for m in members]
-    device = data.device.type
-    start = now_synced(device)
+    sync = synchronizer(data.device.type)
+    start = now(sync)
     for step in range(warmup + steps):
         if step == warmup:
-            start = now_synced(device)
+            start = now(sync)
         for k, (model, optimizer) in enumerate(zip(members, optimizers, strict=True)):
             loss = model.step_loss(data[step % len(data), k], step).loss
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    end = now_synced(device)
-    return (end[0] - start[0]) / steps, (end[1] - start[1]) / steps
+    return per_step(start, now(sync), steps)
 
 
 def pack_seconds(members: list[VAE], data: torch.Tensor, warmup: int, steps: int) -> Clock:
@@ -86,14 +73,14 @@ def pack_seconds(members: list[VAE], data: torch.Tensor, warmup: int, steps: int
     pack = Pack([m.cpu() for m in members], device)
     latent = members[0].latent_dim
     generators = [torch.Generator().manual_seed(k) for k in range(pack.size)]
-    start = now_synced(device)
+    sync = synchronizer(device)
+    start = now(sync)
     for step in range(warmup + steps):
         if step == warmup:
-            start = now_synced(device)
+            start = now(sync)
         noise = torch.stack([torch.randn(BATCH, latent, generator=g) for g in generators])
         pack.step(data[step % len(data)], noise.to(device), step)
-    end = now_synced(device)
-    return (end[0] - start[0]) / steps, (end[1] - start[1]) / steps
+    return per_step(start, now(sync), steps)
 
 
 def measure(

@@ -190,7 +190,7 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="(200, 300) only, one repeat")
     p.add_argument("--sizes", default=None, help="comma list of MxN, e.g. 200x300,500x1000")
@@ -204,7 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads(N)")
     p.add_argument("--progress", action="store_true", help="log progress of long runs")
     p.add_argument("--child-peak", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.progress:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.threads:
@@ -218,73 +222,86 @@ def main(argv: list[str] | None = None) -> int:
         if args.sizes
         else ([(200, 300)] if args.quick else [(200, 300), (500, 1000)])
     )
-    repeats = args.repeats or (1 if args.quick else 3)
-    loop_pairs = args.loop_pairs or (40 if args.quick else 200)
+    # the defaults that depend on --quick, settled here for bench_size
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.loop_pairs = args.loop_pairs or (40 if args.quick else 200)
     dev = resolve_device(args.device)
     print(
         f"device={dev} torch={torch.__version__} threads={torch.get_num_threads()} "
-        f"dtype=float32 memory_budget={args.memory_budget / MIB:.0f} MiB repeats={repeats}"
+        f"dtype=float32 memory_budget={args.memory_budget / MIB:.0f} MiB repeats={args.repeats}"
     )
     _print_load("start")
     for m, n in sizes:
-        mu, lv = make_channels(m, n)
-        plan = plan_pairwise(
-            n,
-            m,
-            memory_budget=args.memory_budget,
-            max_chunk_bytes=cpu_chunk_cap(dev),
-            scratch_elems=cpu_scratch(dev),
-            workers=default_workers(dev, None),
-        )
-        time_ours(mu[:16, :8], lv[:16, :8], dev, args.memory_budget)  # warm-up
-        ours, bare = [], []
-        for _ in range(repeats):  # interleaved, best of `repeats`
-            ours.append(time_ours(mu, lv, dev, args.memory_budget))
-            if not args.no_bare:
-                bare.append(time_bare_bmm(m, n, dev, plan.rows_per_chunk))
-        t_ours = min(ours)
-        print(f"\n(M={m} channels, N={n} probe points): {m * (m + 1) // 2} pairs")
-        print(
-            f"  ours  pairwise_joint_information : {t_ours:9.3f} s   "
-            f"(rows/chunk {plan.rows_per_chunk}, tile {plan.tile}, {plan.n_chunks} chunks, "
-            f"{plan.workers} workers; "
-            f"all: {', '.join(f'{t:.3f}' for t in ours)})"
-        )
-        if not args.no_bare:
-            t_bare = min(bare)
-            print(
-                f"  bare  torch.bmm, all M^2 entries : {t_bare:9.3f} s   "
-                f"({plan.rows_per_chunk} rows per call; all: "
-                f"{', '.join(f'{t:.3f}' for t in bare)})"
-            )
-            print(f"  ratio ours / bare bmm           : {t_ours / t_bare:9.2f} x  (target <= 1.5)")
-        if not args.no_loop:
-            lp = time_loop(mu, lv, loop_pairs)
-            print(
-                f"  loop  per-pair NumPy reference  : {lp['extrapolated_s']:9.1f} s   "
-                f"(extrapolated: {lp['per_pair_s'] * 1e3:.2f} ms/pair x {lp['total_pairs']} "
-                f"pairs from {lp['sampled_pairs']} sampled, + {lp['per_channel_s'] * 1e3:.1f} "
-                f"ms/channel x {m})"
-            )
-            print(
-                f"  ratio loop / ours               : {lp['extrapolated_s'] / t_ours:9.1f} x  "
-                f"(target >= 100 at M=500, N=1000)"
-            )
-        bare_bytes = 4 * plan.rows_per_chunk * (m * n + m * m)
-        print(
-            f"  memory: budget {args.memory_budget / MIB:.0f} MiB, planned working set "
-            f"{plan.working_bytes / MIB:.1f} MiB; bare bmm chunk {bare_bytes / MIB:.1f} MiB"
-        )
-        if not args.no_peak:
-            pk = measure_peak(m, n, str(dev), args.memory_budget, args.progress)
-            kind = "max_memory_allocated" if dev.type == "cuda" else "peak RSS rise"
-            print(
-                f"  memory: measured peak ({kind}, fresh process) {pk['peak_bytes'] / MIB:.1f} "
-                f"MiB  (that run took {pk['seconds']:.2f} s)"
-            )
+        bench_size(m, n, dev, args)
         sys.stdout.flush()
     _print_load("end")
     return 0
+
+
+def bench_size(m: int, n: int, dev: torch.device, args: argparse.Namespace) -> None:
+    """Print every measurement for M channels on N probe points."""
+    mu, lv = make_channels(m, n)
+    plan = plan_pairwise(
+        n,
+        m,
+        memory_budget=args.memory_budget,
+        max_chunk_bytes=cpu_chunk_cap(dev),
+        scratch_elems=cpu_scratch(dev),
+        workers=default_workers(dev, None),
+    )
+    time_ours(mu[:16, :8], lv[:16, :8], dev, args.memory_budget)  # warm-up
+    ours, bare = [], []
+    for _ in range(args.repeats):  # interleaved, best of `repeats`
+        ours.append(time_ours(mu, lv, dev, args.memory_budget))
+        if not args.no_bare:
+            bare.append(time_bare_bmm(m, n, dev, plan.rows_per_chunk))
+    t_ours = min(ours)
+    print(f"\n(M={m} channels, N={n} probe points): {m * (m + 1) // 2} pairs")
+    print(
+        f"  ours  pairwise_joint_information : {t_ours:9.3f} s   "
+        f"(rows/chunk {plan.rows_per_chunk}, tile {plan.tile}, {plan.n_chunks} chunks, "
+        f"{plan.workers} workers; "
+        f"all: {', '.join(f'{t:.3f}' for t in ours)})"
+    )
+    if not args.no_bare:
+        _print_bare(t_ours, bare, plan.rows_per_chunk)
+    if not args.no_loop:
+        _print_loop(t_ours, time_loop(mu, lv, args.loop_pairs), m)
+    bare_bytes = 4 * plan.rows_per_chunk * (m * n + m * m)
+    print(
+        f"  memory: budget {args.memory_budget / MIB:.0f} MiB, planned working set "
+        f"{plan.working_bytes / MIB:.1f} MiB; bare bmm chunk {bare_bytes / MIB:.1f} MiB"
+    )
+    if not args.no_peak:
+        pk = measure_peak(m, n, str(dev), args.memory_budget, args.progress)
+        kind = "max_memory_allocated" if dev.type == "cuda" else "peak RSS rise"
+        print(
+            f"  memory: measured peak ({kind}, fresh process) {pk['peak_bytes'] / MIB:.1f} "
+            f"MiB  (that run took {pk['seconds']:.2f} s)"
+        )
+
+
+def _print_bare(t_ours: float, bare: list[float], rows: int) -> None:
+    t_bare = min(bare)
+    print(
+        f"  bare  torch.bmm, all M^2 entries : {t_bare:9.3f} s   "
+        f"({rows} rows per call; all: "
+        f"{', '.join(f'{t:.3f}' for t in bare)})"
+    )
+    print(f"  ratio ours / bare bmm           : {t_ours / t_bare:9.2f} x  (target <= 1.5)")
+
+
+def _print_loop(t_ours: float, lp: dict, m: int) -> None:
+    print(
+        f"  loop  per-pair NumPy reference  : {lp['extrapolated_s']:9.1f} s   "
+        f"(extrapolated: {lp['per_pair_s'] * 1e3:.2f} ms/pair x {lp['total_pairs']} "
+        f"pairs from {lp['sampled_pairs']} sampled, + {lp['per_channel_s'] * 1e3:.1f} "
+        f"ms/channel x {m})"
+    )
+    print(
+        f"  ratio loop / ours               : {lp['extrapolated_s'] / t_ours:9.1f} x  "
+        f"(target >= 100 at M=500, N=1000)"
+    )
 
 
 def _print_load(when: str) -> None:

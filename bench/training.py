@@ -33,24 +33,21 @@ import logging
 import os
 import statistics
 import tempfile
-import time
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
+import levers
+import packs
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from _common import Clock, make_model, now, per_step, synchronizer
 from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader, IterableDataset
 
 from infoprint.data.module import GroundTruthDataModule
 from infoprint.data.sprites import ProceduralSprites
-from infoprint.models.builder import build_model, model_spec
 from infoprint.models.vae import VAE
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 MODELS = (
     "beta_vae",
     "annealed_vae",
@@ -77,18 +74,6 @@ class SameBatch(IterableDataset):
             yield self.batch
 
 
-Clock = tuple[float, float]  # (wall, process CPU) seconds
-
-
-def now(sync: Callable[[], None]) -> Clock:
-    sync()
-    return time.perf_counter(), time.process_time()
-
-
-def per_step(start: Clock, end: Clock, steps: int) -> Clock:
-    return (end[0] - start[0]) / steps, (end[1] - start[1]) / steps
-
-
 class StepClock(pl.Callback):
     """Both clocks at the end of every training batch."""
 
@@ -100,28 +85,10 @@ class StepClock(pl.Callback):
         self.times.append(now(self.sync))
 
 
-def make_model(name: str, dataset: ProceduralSprites) -> VAE:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", [f"model={name}", "net=conv", "sweep_name=bench"])
-    plain = {
-        k: OmegaConf.to_container(cfg[k], resolve=True)
-        for k in ("model", "net", "likelihood", "optim")
-    }
-    spec = model_spec(
-        objective=plain["model"],
-        net=plain["net"],
-        likelihood=plain["likelihood"],
-        optim=plain["optim"],
-        observation_shape=tuple(dataset.observation_shape),
-        dataset_size=len(dataset),
-    )
-    return build_model(spec)
-
-
 def lightning_step_seconds(
     model: VAE, loader: DataLoader, warmup: int, steps: int, device: str, log_dir: str
 ) -> Clock:
-    clock = StepClock(_synchronizer(device))
+    clock = StepClock(synchronizer(device))
     trainer = pl.Trainer(
         accelerator=device,
         devices=1,
@@ -145,7 +112,7 @@ def bare_step_seconds(
     model.to(device).train()
     optimizers = model.configure_optimizers()
     vae, *adversary = optimizers if isinstance(optimizers, list) else [optimizers]
-    sync = _synchronizer(device)
+    sync = synchronizer(device)
     batches = iter(loader)
     start = now(sync)
     for step in range(warmup + steps):
@@ -169,14 +136,10 @@ def data_batch_seconds(dataset: ProceduralSprites, batches: int) -> Clock:
     loader = GroundTruthDataModule(dataset, batch_size=BATCH, seed=0).train_dataloader()
     stream = iter(loader)
     next(stream)
-    start = now(lambda: None)
+    start = now()
     for _ in range(batches):
         next(stream)
-    return per_step(start, now(lambda: None), batches)
-
-
-def _synchronizer(device: str) -> Callable[[], None]:
-    return torch.cuda.synchronize if device == "cuda" else lambda: None
+    return per_step(start, now(), batches)
 
 
 def report(
@@ -196,34 +159,8 @@ def report(
     return overhead, headroom
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch CPU threads (default 1: on a shared machine more threads than idle "
-        "cores make every step wait for the slowest thread)",
-    )
-    parser.add_argument("--packs", action="store_true", help="packs against separate runs")
-    parser.add_argument("--levers", action="store_true", help="speed levers of one step")
-    parser.add_argument("--profile", action="store_true", help="with --packs: CPU profiles")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore")
-    if args.packs or args.levers:
-        print(f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, {args.device}")
-        import levers  # bench/ modules: python bench/training.py puts bench/ on sys.path
-        import packs
-
-        if args.packs and args.profile:
-            packs.profile()
-        (packs if args.packs else levers).run(args.quick, args.device)
-        return
+def overhead_table(args: argparse.Namespace) -> None:
+    """Lightning against the bare loop and the data pipeline, one row per model and clock."""
     warmup, steps, rounds = (3, 10, 3) if args.quick else (5, 30, 5)
     torch.manual_seed(0)
     dataset = ProceduralSprites(resolution=64)
@@ -240,7 +177,7 @@ def main() -> None:
     worst_overhead, worst_data = {c: 0.0 for c in clocks}, {c: float("inf") for c in clocks}
     with tempfile.TemporaryDirectory() as log_dir:
         for name in args.models.split(","):
-            model = make_model(name, dataset)
+            model = make_model(name, dataset.resolution)
             lightning, bare, data = [], [], []
             for _ in range(rounds):
                 lightning.append(
@@ -259,6 +196,38 @@ def main() -> None:
             f"(target <= {TARGET_OVERHEAD}); worst data headroom {worst_data[clock]:.1f}× "
             f"(target >= {TARGET_DATA:.0f}×)"
         )
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: on a shared machine more threads than idle "
+        "cores make every step wait for the slowest thread)",
+    )
+    parser.add_argument("--packs", action="store_true", help="packs against separate runs")
+    parser.add_argument("--levers", action="store_true", help="speed levers of one step")
+    parser.add_argument("--profile", action="store_true", help="with --packs: CPU profiles")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
+    torch.set_num_threads(args.threads)
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    if not (args.packs or args.levers):
+        overhead_table(args)
+        return
+    print(f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, {args.device}")
+    if args.packs and args.profile:
+        packs.profile()
+    (packs if args.packs else levers).run(args.quick, args.device)
 
 
 if __name__ == "__main__":
