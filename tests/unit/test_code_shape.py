@@ -1,17 +1,46 @@
-"""House rules that keep the code readable (docs/architecture.md §2): no function in src/
-over 60 lines unless its docstring says why in a line starting ``Long:``; maths in info/ and
+"""House rules that keep the code readable (docs/architecture.md §2): no function in any
+Python file of the repository (src/, callbacks/, bench/, tests/, the entry points) over 60
+lines unless its docstring says why in a line starting ``Long:``; maths in info/ and
 metrics/ free of Lightning, Hydra and wandb; wandb only in tracking.py and sources/wandb.py.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "infoprint"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "infoprint"
 MAX_LINES = 60
+# top-level folders that hold no project code: virtualenvs, builds, runs and their outputs
+NOT_CODE = {"build", "dist", "multirun", "outputs", "wandb", "analysis", "data"}
+
+
+def _globbed_python_files() -> list[Path]:
+    """The repository's Python files without git: every ``*.py`` outside hidden folders
+    (.venv, .git, caches), egg-info and the top-level folders in ``NOT_CODE``."""
+
+    def is_code(path: Path) -> bool:
+        parts = path.relative_to(ROOT).parts
+        hidden = any(p.startswith(".") or p.endswith(".egg-info") for p in parts[:-1])
+        return not hidden and parts[0] not in NOT_CODE
+
+    return sorted(p for p in ROOT.rglob("*.py") if is_code(p))
+
+
+def _python_files() -> list[Path]:
+    """The repository's Python files: those git tracks or would track (new, not ignored);
+    the glob above where git is missing or this is not a checkout."""
+    command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.py"]
+    try:
+        listed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return _globbed_python_files()
+    paths = {ROOT / name for name in listed.stdout.split("\0") if name}
+    return sorted(p for p in paths if p.is_file())  # a deleted, not yet staged file is gone
 
 
 def _functions(path: Path):
@@ -33,13 +62,32 @@ def _imports(path: Path) -> set[str]:
 
 def test_no_long_function_without_a_reason():
     long = []
-    for path in sorted(SRC.rglob("*.py")):
+    for path in _python_files():
         for fn in _functions(path):
             lines = fn.end_lineno - fn.lineno + 1
             doc = ast.get_docstring(fn) or ""
             if lines > MAX_LINES and "\nLong:" not in f"\n{doc}":
-                long.append(f"{path.relative_to(SRC)}:{fn.lineno} {fn.name} ({lines} lines)")
+                where = path.relative_to(ROOT)
+                long.append(f"{where}:{fn.lineno} {fn.name} ({lines} lines)")
     assert not long, "functions over 60 lines without a 'Long:' reason:\n" + "\n".join(long)
+
+
+def test_the_rules_see_every_python_file_of_the_repository():
+    expected = {
+        "train.py",
+        "analyze.py",
+        "src/infoprint/tasks/train.py",
+        "src/hydra_plugins/infoprint_packs/pack_sweeper.py",
+        "callbacks/fingerprint.py",
+        "bench/training.py",
+        "tests/unit/test_code_shape.py",
+    }
+    listed, globbed = _python_files(), _globbed_python_files()
+    for files in (listed, globbed):
+        names = {path.relative_to(ROOT).as_posix() for path in files}
+        assert expected <= names
+        assert not [n for n in names if n.startswith((".venv/", "build/", "multirun/"))]
+    assert set(listed) <= set(globbed)
 
 
 @pytest.mark.parametrize("package", ["info", "metrics"])

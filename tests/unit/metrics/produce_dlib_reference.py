@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from types import SimpleNamespace
 
 import metrics_reference as ref
 import numpy as np
@@ -58,7 +59,9 @@ class DlibToy:
         return self.sample(num, random_state)[1]
 
 
-def main(era: bool) -> None:
+def import_dlib(era: bool) -> SimpleNamespace:
+    """disentanglement_lib's metric modules without TensorFlow, configured as its study ran
+    them; ``era``: with the classifier defaults of scikit-learn < 0.22 (patched first)."""
     import gin
 
     sys.modules["gin.tf"] = gin
@@ -87,11 +90,25 @@ def main(era: bool) -> None:
     dci.ensemble.GradientBoostingClassifier = functools.partial(
         ensemble.GradientBoostingClassifier, random_state=0
     )
+    return SimpleNamespace(
+        beta_vae=beta_vae,
+        dci=dci,
+        factor_vae=factor_vae,
+        mig=mig,
+        sap_score=sap_score,
+        utils=utils,
+        me=me,
+        linear_model=linear_model,
+    )
 
+
+def on_codes(lib: SimpleNamespace, era: bool) -> dict[str, float]:
+    """MIG, SAP, modularity, explicitness (and DCI) on the fixed codes."""
     c, f, ct, ft = ref.dlib_codes_case()
+    utils, me = lib.utils, lib.me
     out = {}
-    out["mig"] = mig._compute_mig(c.T, f.T)["discrete_mig"]
-    out["sap"] = sap_score._compute_sap(c.T, f.T, ct.T, ft.T, False)["SAP_score"]
+    out["mig"] = lib.mig._compute_mig(c.T, f.T)["discrete_mig"]
+    out["sap"] = lib.sap_score._compute_sap(c.T, f.T, ct.T, ft.T, False)["SAP_score"]
     out["modularity"] = me.modularity(utils.discrete_mutual_info(utils.make_discretizer(c.T), f.T))
     # compute_modularity_explicitness's explicitness loop on the fixed arrays
     tr, mean, std = utils.normalize_data(c.T)
@@ -100,11 +117,17 @@ def main(era: bool) -> None:
     out["explicitness_train"] = float(np.mean([p[0] for p in pairs]))
     out["explicitness_test"] = float(np.mean([p[1] for p in pairs]))
     if not era:
-        out.update({f"dci_{k}": v for k, v in dci._compute_dci(c.T, f.T, ct.T, ft.T).items()})
+        dci = lib.dci._compute_dci(c.T, f.T, ct.T, ft.T)
+        out.update({f"dci_{k}": v for k, v in dci.items()})
+    return out
 
+
+def on_toy(lib: SimpleNamespace, era: bool) -> dict[str, float]:
+    """BetaVAE (and FactorVAE) on the toy dataset's batches, and whether the classifier's
+    fit takes a draw from the shared RandomState."""
     data = DlibToy(ref.DLIB_TOY_SIZES)
     b = ref.DLIB_BETA_VAE
-    res = beta_vae.compute_beta_vae_sklearn(
+    res = lib.beta_vae.compute_beta_vae_sklearn(
         data,
         deterministic_repr(),
         np.random.RandomState(b["seed"]),
@@ -112,15 +135,15 @@ def main(era: bool) -> None:
         num_train=b["num_train"],
         num_eval=b["num_eval"],
     )
-    out.update({f"beta_vae_{k}": v for k, v in res.items()})
+    out = {f"beta_vae_{k}": v for k, v in res.items()}
     # draws the classifier's fit takes from the shared RandomState (liblinear takes one)
     probe = np.random.RandomState(0)
     xp = np.random.default_rng(0).normal(size=(60, 3))
-    linear_model.LogisticRegression(random_state=probe).fit(xp, np.arange(60) % 3)
+    lib.linear_model.LogisticRegression(random_state=probe).fit(xp, np.arange(60) % 3)
     out["beta_vae_fit_consumes_draw"] = bool(probe.randint(10**9) != 209652396)
     if not era:
         fv = ref.DLIB_FACTOR_VAE
-        res = factor_vae.compute_factor_vae(
+        res = lib.factor_vae.compute_factor_vae(
             data,
             deterministic_repr(),
             np.random.RandomState(fv["seed"]),
@@ -130,6 +153,12 @@ def main(era: bool) -> None:
             num_variance_estimate=fv["num_variance_estimate"],
         )
         out.update({f"factor_vae_{k}": v for k, v in res.items()})
+    return out
+
+
+def main(era: bool) -> None:
+    lib = import_dlib(era)
+    out = {**on_codes(lib, era), **on_toy(lib, era)}
     import sklearn
 
     print(f"# scikit-learn {sklearn.__version__}, NumPy {np.__version__}, era={era}")
