@@ -25,8 +25,8 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from infoprint.analysis.terminal import StepProgress
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.pipeline.terminal import StepProgress
 from infoprint.tasks.analyze import analyze
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

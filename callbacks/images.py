@@ -13,11 +13,11 @@ import torch
 from pytorch_lightning.utilities import rank_zero_only
 
 from infoprint import tracking
-from infoprint.analysis.decoding import traversals
+from infoprint.analysis.decoding import is_image_shape, traversals
 from infoprint.callbacks.discovery import run_context
 from infoprint.data.base import gather
 from infoprint.models.inference import evaluating
-from infoprint.plots.traversals import is_image_shape, tile
+from infoprint.plots.traversals import tile
 from infoprint.run.context import RunContext
 
 

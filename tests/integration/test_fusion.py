@@ -26,8 +26,8 @@ from infoprint.analysis.fusion import (
     fusion_summary,
     write_fusion,
 )
-from infoprint.analysis.terminal import table_text
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.pipeline.terminal import table_text
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.tasks.train import train
 from support import compose_config

@@ -15,6 +15,11 @@ import torch
 Decoder = Callable[[torch.Tensor], torch.Tensor]
 
 
+def is_image_shape(shape: Sequence[int]) -> bool:
+    """Whether an observation of ``shape`` is an image (1 or 3 colour channels first)."""
+    return len(shape) == 3 and shape[0] in (1, 3)
+
+
 @torch.no_grad()
 def traversals(
     decode: Decoder, base: torch.Tensor, channels: Sequence[int], values: torch.Tensor

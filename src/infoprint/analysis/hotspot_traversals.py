@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from infoprint.analysis.decoding import Decoder, traversals
+from infoprint.analysis.decoding import Decoder, is_image_shape, traversals
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.plots.traversals import is_image_shape
 from infoprint.run.directory import RunDirectory
 from infoprint.store.checkpoint import CheckpointError
 from infoprint.store.layout import CHECKPOINT_FILE

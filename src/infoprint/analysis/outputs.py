@@ -2,7 +2,7 @@
 
 A :class:`Table` is one table of results, rendered four ways from the same columns and
 rows: a CSV file (:func:`write_table`, full precision), the report
-(:mod:`infoprint.analysis.report`), the terminal (:mod:`infoprint.analysis.terminal`) and
+(:mod:`infoprint.pipeline.report`), the terminal (:mod:`infoprint.pipeline.terminal`) and
 W&B (:func:`infoprint.tracking.log_analysis`). A :class:`FigureFile` is a saved figure
 with the caption the report shows under it (``docs/architecture.md`` §10).
 """

@@ -5,8 +5,6 @@ The images come from :func:`infoprint.analysis.decoding.traversals`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 
@@ -19,8 +17,3 @@ def tile(images: np.ndarray, pad: int = 1) -> np.ndarray:
             y, x = pad + r * (h + pad), pad + c * (w + pad)
             canvas[y : y + h, x : x + w] = np.moveaxis(images[r, c], 0, -1)
     return canvas.clip(0.0, 1.0)
-
-
-def is_image_shape(shape: Sequence[int]) -> bool:
-    """Whether an observation of ``shape`` is an image (1 or 3 colour channels first)."""
-    return len(shape) == 3 and shape[0] in (1, 3)

@@ -93,7 +93,7 @@ class RunDirectory:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        # -- layout: every file of a run directory, by its name in run/layout.py
+        # -- layout: every file of a run directory, by its name in store/layout.py
         self.fingerprint_file = self.path / FINGERPRINT_FILE
         self.run_file = self.path / RUN_FILE
         self.checkpoint = self.path / CHECKPOINT_FILE

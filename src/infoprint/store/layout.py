@@ -35,7 +35,7 @@ CSV_DIR = "csv"
 PACK_FILE = "pack.json"
 WANDB_DIR = "wandb"
 SUMMARY_FILE = "summary.json"
-"""An analysis's summary (infoprint.analysis.summary): a folder holding it is no run."""
+"""An analysis's summary (infoprint.pipeline.summary): a folder holding it is no run."""
 
 MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, HYDRA_PENDING, CHECKPOINT_FILE)
 """Any of these makes a directory a run directory."""

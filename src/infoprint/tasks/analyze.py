@@ -5,7 +5,7 @@
 again when called without Hydra). The core, fatal on failure: read the fingerprints
 (runs without a usable one are reported as skipped, never fatal), check they share a
 probe set, information per channel, pairwise NMI / VI, NMI with the factors, OPTICS
-hotspots. Then the steps of :data:`infoprint.analysis.steps.STEPS` run in order; an
+hotspots. Then the steps of :data:`infoprint.pipeline.steps.STEPS` run in order; an
 optional step that fails is recorded in summary.json (``failed_steps``) and the report,
 and the rest completes.
 """
@@ -24,13 +24,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from infoprint.analysis.core import analyze_ensemble, ensemble_context, log_published
 from infoprint.analysis.ensembles import split_ensembles
 from infoprint.analysis.options import AnalysisOptions
-from infoprint.analysis.pipeline import AnalysisContext
-from infoprint.analysis.report import REPORT_FILE
-from infoprint.analysis.terminal import StepProgress, rich_table
 from infoprint.errors import ConfigError
+from infoprint.pipeline.ensemble import analyze_ensemble, ensemble_context, log_published
+from infoprint.pipeline.report import REPORT_FILE
+from infoprint.pipeline.run import AnalysisContext
+from infoprint.pipeline.terminal import StepProgress, rich_table
 from infoprint.store.replace import replace_folder
 from infoprint.tasks.publish import PUBLISH_KEY, discard
 from infoprint.tasks.resolvers import LOCAL_SOURCE, register_resolvers

@@ -21,14 +21,14 @@ from typing import Any
 from rich.console import Console
 
 from infoprint import tracking
-from infoprint.analysis.core import analyze_ensemble, ensemble_context
 from infoprint.analysis.ensembles import Ensemble
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.outputs import FigureFile, Table, save_figure, write_summary, write_table
-from infoprint.analysis.report import STYLE, html_table
-from infoprint.analysis.study import EnsembleAnalysis, hotspot_links, links_table, study_table
-from infoprint.analysis.summary import headline_numbers, sweep_of
-from infoprint.analysis.terminal import StepProgress, rich_table
+from infoprint.pipeline.ensemble import analyze_ensemble, ensemble_context
+from infoprint.pipeline.report import STYLE, html_table
+from infoprint.pipeline.study import EnsembleAnalysis, hotspot_links, links_table, study_table
+from infoprint.pipeline.summary import headline_numbers, sweep_of
+from infoprint.pipeline.terminal import StepProgress, rich_table
 from infoprint.plots.study import (
     hotspot_links_figure,
     study_structure_figure,

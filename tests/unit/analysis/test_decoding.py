@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from infoprint.analysis.decoding import traversals
-from infoprint.plots.traversals import is_image_shape, tile
+from infoprint.analysis.decoding import is_image_shape, traversals
+from infoprint.plots.traversals import tile
 
 
 def test_traversal_moves_only_along_the_traversed_channel():

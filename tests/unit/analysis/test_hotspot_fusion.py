@@ -18,8 +18,8 @@ from infoprint.analysis.hotspot_fusion import (
 )
 from infoprint.analysis.hotspots import cluster, hotspots
 from infoprint.analysis.outputs import write_table
-from infoprint.analysis.terminal import table_text
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.pipeline.terminal import table_text
 from support import factor_fingerprint
 
 N, RUNS = 240, 6

@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import open_dict
 
-import infoprint.analysis.steps as steps
+import infoprint.pipeline.steps as steps
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.errors import ConfigError
 from infoprint.tasks.analyze import analyze

@@ -1,6 +1,6 @@
 """The analysis steps, in the order :func:`infoprint.tasks.analyze.analyze` runs them.
 
-Each is ``step(context) -> StepResult`` (:mod:`infoprint.analysis.pipeline`;
+Each is ``step(context) -> StepResult`` (:mod:`infoprint.pipeline.run`;
 ``docs/architecture.md`` §10): it calls the domain functions of its module, saves its
 figures with a caption and returns its tables; it never formats a table itself. Only
 ``structure`` is core; any other step that fails is recorded and the analysis goes on.
@@ -38,11 +38,8 @@ from infoprint.analysis.hotspot_traversals import (
     skip_notes,
 )
 from infoprint.analysis.outputs import write_table
-from infoprint.analysis.pipeline import AnalysisContext, Step, StepFailure, StepResult
-from infoprint.analysis.report import write_report
 from infoprint.analysis.results import hotspot_table, write_results
 from infoprint.analysis.run_metrics import run_metrics_table, spearman_correlations
-from infoprint.analysis.summary import headline_numbers
 from infoprint.analysis.training import (
     TRAINING_CAPTIONS,
     formation_table,
@@ -50,6 +47,9 @@ from infoprint.analysis.training import (
     training_table,
 )
 from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
+from infoprint.pipeline.report import write_report
+from infoprint.pipeline.run import AnalysisContext, Step, StepFailure, StepResult
+from infoprint.pipeline.summary import headline_numbers
 from infoprint.plots.baselines import baselines_figure
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
 from infoprint.plots.hotspot_traversals import traversal_figure, traversal_grid_figure

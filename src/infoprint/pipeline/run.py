@@ -21,8 +21,8 @@ from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.outputs import FigureFile, Table, save_figure
-from infoprint.analysis.terminal import StepProgress
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.pipeline.terminal import StepProgress
 from infoprint.sources.base import SkippedRun
 from infoprint.store.atomic import WriteError
 

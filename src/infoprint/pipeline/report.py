@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from infoprint.analysis.outputs import FigureFile, Table, format_value, is_number
-from infoprint.analysis.pipeline import AnalysisContext
-from infoprint.analysis.summary import summary
+from infoprint.pipeline.run import AnalysisContext
+from infoprint.pipeline.summary import summary
 from infoprint.store.atomic import atomic_write_text
 
 REPORT_FILE = "report.html"

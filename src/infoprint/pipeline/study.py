@@ -26,8 +26,8 @@ import torch
 from infoprint.analysis.ensembles import Ensemble
 from infoprint.analysis.hotspot_traversals import representative
 from infoprint.analysis.outputs import Table
-from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.info import GaussianChannels, compare
+from infoprint.pipeline.run import AnalysisContext
 from infoprint.run.directory import METRICS_KEY
 
 

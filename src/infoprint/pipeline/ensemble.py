@@ -17,10 +17,10 @@ from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspots import cluster, hotspots
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.analysis.outputs import write_summary
-from infoprint.analysis.pipeline import AnalysisContext, Step, run_steps
-from infoprint.analysis.steps import STAGED_STEPS, WANDB_STEP
-from infoprint.analysis.summary import summary, sweep_of
-from infoprint.analysis.terminal import StepProgress
+from infoprint.pipeline.run import AnalysisContext, Step, run_steps
+from infoprint.pipeline.steps import STAGED_STEPS, WANDB_STEP
+from infoprint.pipeline.summary import summary, sweep_of
+from infoprint.pipeline.terminal import StepProgress
 
 
 def ensemble_context(

@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
-from infoprint.analysis.pipeline import AnalysisContext
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.pipeline.run import AnalysisContext
 
 
 def sweep_of(fingerprints: list[Fingerprint]) -> str:
