@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 TORCH := torch==2.13.0
 SWEEP := demo-$(shell date +%Y-%m-%d_%H-%M-%S)
 export WANDB_MODE ?= offline
@@ -12,28 +13,36 @@ export WANDB_MODE ?= offline
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The package alone (what the demo needs); the test extras (TensorFlow, reference libraries)
+# come on top for make test. Each stamp is remade when pyproject.toml changes.
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(TEST_STAMP)
 
 demo: $(STAMP)
 	$(PY) train.py -m experiment=demo sweep_name=$(SWEEP)
 	@echo "Runs: multirun/$(SWEEP)/<job>/  Analysis: multirun/$(SWEEP)/analysis/"
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(STAMP)
+format: $(TEST_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
