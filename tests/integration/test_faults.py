@@ -23,7 +23,7 @@ import torch
 
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.run.directory import RunDirectory
-from infoprint.sources.local import LocalSource
+from infoprint.sources.directory import DirectorySource
 from infoprint.store.checkpoint import CheckpointError
 from support import ROOT, TINY_TRAIN, make_fingerprint, run_script
 
@@ -67,7 +67,7 @@ def test_malicious_checkpoint_on_resume_fails_that_job_only(tmp_path):
     assert again.returncode != 0  # the sweep reports the failure ...
     assert Fingerprint.load(sweep / "1").meta["steps"] == 80  # ... and the other job ran
     # the failed job keeps its earlier fingerprint; the analysis reads both runs once
-    source = LocalSource(sweep)
+    source = DirectorySource(sweep)
     assert len(list(source.iter_fingerprints())) == 2
 
 
@@ -108,7 +108,7 @@ def test_sigkill_during_training_then_rerun_loses_nothing(tmp_path):
     assert killed_at >= 50
     assert len(list((job / "wandb").glob("offline-run-*"))) == 1
     assert len(list((job / "wandb").glob("superseded-offline-run-*"))) == 1
-    assert len(list(LocalSource(tmp_path / "multirun" / "k").iter_fingerprints())) == 1
+    assert len(list(DirectorySource(tmp_path / "multirun" / "k").iter_fingerprints())) == 1
 
 
 def _identity_of(job: Path) -> dict:
@@ -194,7 +194,7 @@ def test_corrupt_fingerprints_are_skipped_naming_the_file(tmp_path, mutate, mess
     for job in range(3):
         make_fingerprint(run_id=f"run{job}").save(tmp_path / str(job))
     mutate(tmp_path / "1")
-    source = LocalSource(tmp_path)
+    source = DirectorySource(tmp_path)
     assert [fp.run_id for fp in source.iter_fingerprints()] == ["run0", "run2"]
     (skipped,) = source.skipped
     assert skipped.run == str(tmp_path / "1")

@@ -21,7 +21,7 @@ import pytest
 
 from infoprint.analysis.ensembles import split_ensembles
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.sources.local import LocalSource
+from infoprint.sources.directory import DirectorySource
 from support import ROOT, make_fingerprint, run_script
 
 N, D = 20, 3
@@ -43,7 +43,7 @@ def make_sweep(path: Path, n: int = 4, **meta) -> Path:
     return path
 
 
-def read(source: LocalSource) -> tuple[list[str], dict[str, str]]:
+def read(source: DirectorySource) -> tuple[list[str], dict[str, str]]:
     found = [fp.run_id for fp in source.iter_fingerprints()]
     return found, {Path(s.run).name: s.reason for s in source.skipped}
 
@@ -217,7 +217,7 @@ def test_one_hostile_file_skips_its_run_only(tmp_path, case):
     make_hostile, expected = HOSTILE[case]
     sweep = make_sweep(tmp_path / "multirun" / "s")
     make_hostile(sweep / "2")
-    found, skipped = read(LocalSource(sweep))
+    found, skipped = read(DirectorySource(sweep))
     assert found == ["run0", "run1", "run3"]
     assert list(skipped) == ["2"], skipped
     reason = skipped["2"]
@@ -253,8 +253,8 @@ def _bomb(zf: zipfile.ZipFile) -> None:
 
 PEAK = """
 import json, resource, sys
-from infoprint.sources.local import LocalSource
-source = LocalSource(sys.argv[1])
+from infoprint.sources.directory import DirectorySource
+source = DirectorySource(sys.argv[1])
 found = [fp.run_id for fp in source.iter_fingerprints()]
 print(json.dumps({"found": found, "skipped": [[s.run, s.reason] for s in source.skipped],
                   "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
@@ -296,7 +296,7 @@ def test_symlinked_job_folder_is_listed_not_followed(tmp_path):
     sweep = make_sweep(tmp_path / "s", n=2)
     elsewhere = make_sweep(tmp_path / "elsewhere", n=3)
     os.symlink(elsewhere / "2", sweep / "2")
-    found, skipped = read(LocalSource(sweep))
+    found, skipped = read(DirectorySource(sweep))
     assert found == ["run0", "run1"]
     assert skipped == {"2": "a symbolic link: not followed"}
 
@@ -318,7 +318,7 @@ def test_sweeps_named_like_tool_folders_are_read(tmp_path):
     (root / "csv" / "wandb" / "latest-run").mkdir()
     (root / "analysis" / "csv").mkdir()
     (root / "analysis" / "csv" / "metrics.csv").write_text("step\n1\n")
-    found, skipped = read(LocalSource(root))
+    found, skipped = read(DirectorySource(root))
     assert sorted(found) == ["analysis0", "analysis1", "csv0", "csv1", "wandb0", "wandb1"]
     assert skipped == {}
 
@@ -327,7 +327,7 @@ def test_hostile_hydra_yaml_is_a_run_not_a_crash(tmp_path):
     sweep = make_sweep(tmp_path / "s", n=2)
     (sweep / "1" / ".hydra").mkdir()
     (sweep / "1" / ".hydra" / "hydra.yaml").write_text("[" * 100_000)
-    found, skipped = read(LocalSource(sweep))
+    found, skipped = read(DirectorySource(sweep))
     assert found == ["run0", "run1"] and skipped == {}
 
 
@@ -336,7 +336,7 @@ def test_huge_error_file_is_read_from_its_end(tmp_path):
     failed = sweep / "2"
     (failed / ".hydra").mkdir(parents=True)
     (failed / "error.txt").write_text("x" * (20 << 20) + "\nValueError: boom\n")
-    found, skipped = read(LocalSource(sweep))
+    found, skipped = read(DirectorySource(sweep))
     assert found == ["run0", "run1"] and skipped == {"2": "job failed: ValueError: boom"}
 
 

@@ -16,7 +16,7 @@ from infoprint.fingerprint.record import Fingerprint
 from infoprint.models.builder import load_model
 from infoprint.models.pack import PackError
 from infoprint.run.directory import RunDirectory, RunState
-from infoprint.sources.local import find_job_dirs
+from infoprint.sources.directory import find_job_dirs
 from infoprint.store.checkpoint import read_checkpoint
 from infoprint.tasks import pack as pack_tasks
 from infoprint.tasks.config import check_train_config

@@ -20,6 +20,7 @@ import torch
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.fusion import fuse_channels
 from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
+from infoprint.analysis.measures import PRIMARY_MEASURE
 from infoprint.analysis.outputs import Table
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import DiscreteChannels, FusedSpace, GaussianSpaces, compare
@@ -69,7 +70,7 @@ def fuse_hotspots(
     fingerprints: Sequence[Fingerprint],
     found: Sequence[Hotspot],
     *,
-    measure: str = "nmi",
+    measure: str = PRIMARY_MEASURE,
     dim: int = 1,
     device: str = "auto",
     dtype: torch.dtype = torch.float32,

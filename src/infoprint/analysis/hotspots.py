@@ -1,13 +1,13 @@
 """Hotspots: channels that many runs learn alike, found by OPTICS (paper Sec. 4.1).
 
 Murphy, Dillavou & Bassett (TMLR 2025) cluster the ensemble's channels with OPTICS
-(Ankerst et al. 1999) on the precomputed distances −ln NMI and VI; dense clusters are
-"hotspots" of information that is repeatedly learned. OPTICS-xi finds clusters relative
-to their surroundings, so a loose group of unrelated channels between two dense hotspots
-can form a cluster too; each hotspot reports its cohesion (mean NMI between members) so
-such groups are easy to tell apart. The paper uses min_samples = 20
-for 50-run ensembles; ``min_samples="auto"`` keeps that ratio (0.4 × runs, at least 2) so
-small ensembles still form hotspots.
+(Ankerst et al. 1999) on the precomputed distances −ln NMI and VI (the channel measures of
+:mod:`infoprint.analysis.measures`); dense clusters are "hotspots" of information that is
+repeatedly learned. OPTICS-xi finds clusters relative to their surroundings, so a loose
+group of unrelated channels between two dense hotspots can form a cluster too; each hotspot
+reports its cohesion (mean NMI between members) so such groups are easy to tell apart. The
+paper uses min_samples = 20 for 50-run ensembles; ``min_samples="auto"`` keeps that ratio
+(0.4 × runs, at least 2) so small ensembles still form hotspots.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import numpy as np
 from sklearn.cluster import OPTICS
 
 from infoprint.analysis.ensemble import EnsembleStructure
-
-NMI_FLOOR = 1e-6  # −ln NMI is capped at −ln(1e-6) ≈ 13.8 for unrelated channels
-MEASURES = ("nmi", "vi")
+from infoprint.analysis.measures import channel_measure
 
 
 @dataclass
@@ -53,13 +51,10 @@ def default_min_samples(n_runs: int, ratio: float = 0.4) -> int:
 
 
 def distance_matrix(structure: EnsembleStructure, measure: str) -> np.ndarray:
-    """Symmetric, zero-diagonal, non-negative distances for OPTICS."""
-    if measure == "nmi":
-        d = -np.log(np.clip(structure.nmi, NMI_FLOOR, 1.0))
-    elif measure == "vi":
-        d = np.clip(structure.vi, 0.0, None)
-    else:
-        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    """Symmetric, zero-diagonal, non-negative distances for OPTICS: the distance of the
+    channel measure ``measure`` (:data:`infoprint.analysis.measures.CHANNEL_MEASURES`)."""
+    found = channel_measure(measure)
+    d = found.distance(found.matrix(structure))
     d = 0.5 * (d + d.T)
     np.fill_diagonal(d, 0.0)
     return d

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from infoprint.analysis import checks
 from infoprint.analysis.fusion import FusionOptions
-from infoprint.analysis.hotspots import MEASURES
+from infoprint.analysis.measures import CHANNEL_MEASURES, DEFAULT_MEASURES, PRIMARY_MEASURE
 from infoprint.errors import ConfigError
 from infoprint.info import DEFAULT_MEMORY_BUDGET, FUSION_OBJECTIVES
 from infoprint.info.baselines import MEASURES as BASELINE_MEASURES
@@ -39,17 +39,18 @@ DEFAULT_PROJECT = "infoprint"
 
 @dataclass(frozen=True)
 class ClusteringOptions:
-    """OPTICS on −ln NMI and / or VI (paper Sec. 4.1); ``min_samples="auto"``: 0.4 × runs."""
+    """OPTICS on the distance of each channel measure named (−ln NMI, VI: paper Sec. 4.1;
+    :data:`~infoprint.analysis.measures.CHANNEL_MEASURES`); ``min_samples="auto"``: 0.4 × runs."""
 
-    measures: Sequence[str] = MEASURES
+    measures: Sequence[str] = DEFAULT_MEASURES
     min_samples: int | str = "auto"
     xi: float = 0.05
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.measures) - set(MEASURES))
+        unknown = sorted(set(self.measures) - set(CHANNEL_MEASURES))
         if unknown or not self.measures:
             raise ConfigError(
-                f"clustering.measures must be a non-empty subset of {list(MEASURES)}; "
+                f"clustering.measures must be a non-empty subset of {list(CHANNEL_MEASURES)}; "
                 f"got {list(self.measures)}"
             )
         k = self.min_samples
@@ -139,14 +140,14 @@ class TraversalOptions:
     (runs of other projects are then skipped with a note). ``decoder``: the module's
     method mapping codes [n, d] to images [n, C, H, W]."""
 
-    measure: str = "nmi"
+    measure: str = PRIMARY_MEASURE
     n_bases: int = 3
     steps: int = 9
     loader: str | None = None
     decoder: str = "decode_mean"
 
     def __post_init__(self) -> None:
-        checks.choice("traversals.measure", self.measure, MEASURES)
+        checks.choice("traversals.measure", self.measure, CHANNEL_MEASURES)
         checks.integer("traversals.n_bases", self.n_bases, 1)
         checks.integer("traversals.steps", self.steps, 2)
         if not (isinstance(self.decoder, str) and self.decoder.isidentifier()):
@@ -188,7 +189,7 @@ class HotspotFusionOptions:
     """Each hotspot's channels fused into one (paper Sec. 4.4 on one hotspot); the other
     fields are the keyword arguments of :func:`infoprint.analysis.hotspot_fusion.fuse_hotspots`."""
 
-    measure: str = "nmi"
+    measure: str = PRIMARY_MEASURE
     objective: str = "exp_neg_vi"
     dim: int = 1
     steps: int = 100
@@ -199,7 +200,7 @@ class HotspotFusionOptions:
 
     def __post_init__(self) -> None:
         checks.integer("hotspot_fusion.max_members", self.max_members, 2)
-        checks.choice("hotspot_fusion.measure", self.measure, MEASURES)
+        checks.choice("hotspot_fusion.measure", self.measure, CHANNEL_MEASURES)
         checks.choice("hotspot_fusion.objective", self.objective, FUSION_OBJECTIVES)
         checks.integer("hotspot_fusion.dim", self.dim, 1)
         checks.integer("hotspot_fusion.steps", self.steps, 0)

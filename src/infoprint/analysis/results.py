@@ -10,6 +10,7 @@ import numpy as np
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
+from infoprint.analysis.measures import CHANNEL_MEASURES, channel_measure
 from infoprint.analysis.outputs import Table
 from infoprint.store.atomic import atomic_savez
 
@@ -31,14 +32,15 @@ HOTSPOT_COLUMNS = [
 def write_results(
     directory: Path, structure: EnsembleStructure, clusterings: Sequence[Clustering]
 ) -> Path:
-    """All matrices of the analysis, loadable with ``np.load(..., allow_pickle=False)``."""
+    """All matrices of the analysis, loadable with ``np.load(..., allow_pickle=False)``: the
+    matrix of every channel measure under its name, and each clustering's OPTICS ordering,
+    reachability and labels (:meth:`~infoprint.analysis.measures.ChannelMeasure.column`)."""
     arrays: dict[str, np.ndarray] = {
         "run_ids": structure.run_ids.astype(str),
         "jobs": structure.jobs.astype(np.int64),
         "channels": structure.channels.astype(np.int64),
         "information": structure.information,
-        "nmi": structure.nmi,
-        "vi": structure.vi,
+        **{name: measure.matrix(structure) for name, measure in CHANNEL_MEASURES.items()},
         "all_information": structure.all_information,
         "factor_names": np.asarray(structure.factor_names, dtype=str),
     }
@@ -46,9 +48,10 @@ def write_results(
         arrays["factor_nmi"] = structure.factor_nmi
         arrays["factor_information"] = structure.factor_information
     for c in clusterings:
-        arrays[f"{c.measure}_ordering"] = c.ordering
-        arrays[f"{c.measure}_reachability"] = c.reachability
-        arrays[f"{c.measure}_labels"] = c.labels
+        measure = channel_measure(c.measure)
+        arrays[measure.column("ordering")] = c.ordering
+        arrays[measure.column("reachability")] = c.reachability
+        arrays[measure.column("labels")] = c.labels
     path = directory / RESULTS_FILE
     return atomic_savez(path, arrays)
 
@@ -71,6 +74,11 @@ def hotspot_rows(hotspots: Sequence[Hotspot]) -> list[list[Any]]:
     ]
 
 
+def _distances() -> str:
+    """The channel measures' OPTICS distances for a caption: ``−ln NMI or on VI``."""
+    return " or on ".join(m.distance_name for m in CHANNEL_MEASURES.values())
+
+
 def hotspot_table(hotspots: Sequence[Hotspot]) -> Table:
     """The hotspots of every clustering (``hotspots.csv``; paper Sec. 4.1)."""
     return Table(
@@ -80,7 +88,7 @@ def hotspot_table(hotspots: Sequence[Hotspot]) -> Table:
         rows=hotspot_rows(hotspots),
         caption=(
             "Hotspots: groups of channels, from many runs, that carry nearly the same "
-            "information (OPTICS on −ln NMI or on VI). size = channels in the hotspot, n runs = "
+            f"information (OPTICS on {_distances()}). size = channels in the hotspot, n runs = "
             "runs they come from, mean information bits = the members' mean information about "
             "the probe set, cohesion nmi = mean NMI between members (near 1: the same "
             "information; low: a loose group), best factor = the ground-truth factor the "

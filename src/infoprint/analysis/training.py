@@ -10,9 +10,11 @@ at the steps every run has, per ensemble:
   Sec. 4.3, with standard errors): median and quartiles over run pairs, and the step of
   least agreement (highest median VI);
 - the channel structure at every step: channels kept (information ≥ threshold), OPTICS
-  hotspots on −ln NMI, the fraction of kept channels in hotspots;
-- for every final NMI hotspot, the first step at which its member channels agree: the mean
-  NMI between its members at that step reaches ``agreement`` (default 0.5: half of the
+  hotspots of the primary channel measure (−ln NMI;
+  :data:`~infoprint.analysis.measures.PRIMARY_MEASURE`), the fraction of kept channels in
+  hotspots;
+- for every final hotspot of that measure, the first step at which its member channels agree:
+  the mean NMI between its members at that step reaches ``agreement`` (default 0.5: half of the
   members' information shared on average) and stays there at every later step.
 
 Runs without snapshots, or whose series lack a step the others have, are named in
@@ -30,6 +32,7 @@ import torch
 
 from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspots import Hotspot, cluster
+from infoprint.analysis.measures import PRIMARY_MEASURE, channel_measure
 from infoprint.analysis.outputs import Table
 from infoprint.analysis.whole_space import compare_whole_spaces
 from infoprint.fingerprint.record import Fingerprint
@@ -37,6 +40,8 @@ from infoprint.fingerprint.snapshots import SnapshotSeries
 from infoprint.info import GaussianChannels, compare, information
 from infoprint.store.layout import SNAPSHOTS_FILE
 from infoprint.store.records import RecordError
+
+_PRIMARY = channel_measure(PRIMARY_MEASURE)  # its hotspots are followed through training
 
 
 @dataclass
@@ -146,7 +151,7 @@ def _per_step(runs, series, steps, threshold, min_samples, xi, n_samples, seed, 
         q.nmi[s], q.nmi_se[s], q.vi[s], q.vi_se[s] = whole.nmi, whole.nmi_se, whole.vi, whole.vi_se
         structure = ensemble_structure(at_step, threshold=threshold, device=device)
         q.kept[s] = structure.n_channels
-        clustering = cluster(structure, "nmi", min_samples, xi)
+        clustering = cluster(structure, PRIMARY_MEASURE, min_samples, xi)
         if clustering is not None and len(clustering.labels):
             q.n_hotspots[s] = len(set(clustering.labels.tolist()) - {-1})
             q.in_hotspots[s] = float(np.mean(clustering.labels >= 0))
@@ -157,7 +162,7 @@ def _formation(final_hotspots, by_id, series, steps, agreement):
     """(hotspot, first step from which its members agree for good, final mean NMI)."""
     formation = []
     for hotspot in final_hotspots:
-        if hotspot.measure != "nmi" or any(m[0] not in by_id for m in hotspot.members):
+        if hotspot.measure != PRIMARY_MEASURE or any(m[0] not in by_id for m in hotspot.members):
             continue
         agree = np.array([_hotspot_agreement(hotspot, series, st) for st in steps.tolist()])
         below = np.flatnonzero(agree < agreement)
@@ -206,8 +211,8 @@ TRAINING_CAPTIONS = {
     "paper Sec. 4.3): NMI (left) and VI (right) between every pair of runs, median and "
     "interquartile band over the pairs; the dashed line marks the step of least agreement.",
     "structure": "The ensemble's channel structure during training: channels above the "
-    "information threshold (all runs together), number of NMI hotspots, and the fraction of "
-    "kept channels inside hotspots.",
+    f"information threshold (all runs together), number of {_PRIMARY.symbol} hotspots, and the "
+    "fraction of kept channels inside hotspots.",
 }
 
 
@@ -237,31 +242,32 @@ def training_table(course: TrainingCourse) -> Table:
             "vi_median",
             "vi_q75",
             "channels_kept",
-            "nmi_hotspots",
+            _PRIMARY.column("hotspots"),
             "frac_in_hotspots",
         ],
         rows=rows,
         caption=(
             "Per snapshot step: whole-space NMI and VI (bits) between runs, quartiles over run "
-            "pairs (Monte Carlo, Sec. 4.3), channels kept, NMI hotspots and the fraction of "
-            f"kept channels in them. Least agreement at step {course.least_agreement_step}."
+            f"pairs (Monte Carlo, Sec. 4.3), channels kept, {_PRIMARY.symbol} hotspots and the "
+            "fraction of kept channels in them. Least agreement at step "
+            f"{course.least_agreement_step}."
         ),
         file="training.csv",
-        terminal=["step", "nmi_median", "vi_median", "channels_kept", "nmi_hotspots"],
+        terminal=["step", "nmi_median", "vi_median", "channels_kept", _PRIMARY.column("hotspots")],
     )
 
 
 def formation_table(course: TrainingCourse) -> Table:
-    """``hotspot_formation.csv``: when each final NMI hotspot's members came to agree."""
+    """``hotspot_formation.csv``: when each final hotspot's members came to agree."""
     return Table(
         name="hotspot_formation",
         title="when the hotspots formed",
         columns=["hotspot", "first_step", "final_mean_nmi"],
         rows=[[h, s, n] for h, s, n in course.formation],
         caption=(
-            "For every final NMI hotspot, the first snapshot step from which the mean NMI "
-            f"between its member channels stays at or above {course.agreement:g}; empty = "
-            "never before the end."
+            f"For every final {_PRIMARY.symbol} hotspot, the first snapshot step from which the "
+            f"mean NMI between its member channels stays at or above {course.agreement:g}; "
+            "empty = never before the end."
         ),
         file="hotspot_formation.csv",
         terminal=["hotspot", "first_step", "final_mean_nmi"],

@@ -47,6 +47,7 @@ from infoprint.metrics.sampling import (
 )
 from infoprint.metrics.sap import sap
 from infoprint.metrics.sparsity import hoyer_sparsity
+from infoprint.registry import Registry
 
 MetricFunction = Callable[..., dict[str, float]]
 
@@ -80,7 +81,7 @@ class MetricSpec:
         }
 
 
-METRICS: dict[str, MetricSpec] = {}
+METRICS: Registry[MetricSpec] = Registry("metric")
 
 
 def register_metric(
@@ -89,9 +90,7 @@ def register_metric(
     """Decorator: register ``fn(dataset, represent, rng, **options) -> dict[str, float]``."""
 
     def deco(fn: MetricFunction) -> MetricFunction:
-        if name in METRICS:
-            raise ValueError(f"metric {name!r} is already registered")
-        METRICS[name] = MetricSpec(name=name, fn=fn, kind=kind, description=description)
+        METRICS.add(name, MetricSpec(name=name, fn=fn, kind=kind, description=description))
         return fn
 
     return deco
@@ -103,11 +102,8 @@ def metric_names() -> tuple[str, ...]:
 
 
 def get_metric(name: str) -> MetricSpec:
-    """The registered metric ``name``; ``KeyError`` listing the allowed names otherwise."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise KeyError(f"unknown metric {name!r}; allowed: {', '.join(metric_names())}") from None
+    """The registered metric ``name``; a ``ConfigError`` listing the metrics otherwise."""
+    return METRICS[name]
 
 
 def _prefixed(name: str, headline: float, details: Mapping[str, float]) -> dict[str, float]:

@@ -30,6 +30,7 @@ import pytorch_lightning as pl
 from infoprint.models.gan_nets import GANNet
 from infoprint.models.infogan import InfoGAN
 from infoprint.models.vae import VAE
+from infoprint.registry import Registry
 from infoprint.store.checkpoint import CheckpointError, read_checkpoint
 
 MODEL_SPEC_KEY = "model_spec"
@@ -150,8 +151,10 @@ def resolve_target(target: str, key: str, trusted: bool = True) -> type:
     return obj
 
 
-MODULES: dict[str, type[VAE] | type[InfoGAN]] = {"vae": VAE, "infogan": InfoGAN}
+MODULES: Registry[type[VAE] | type[InfoGAN]] = Registry("model module")
 """The module kinds a spec can name (``ModelSpec.module``)."""
+MODULES.add("vae", VAE)
+MODULES.add("infogan", InfoGAN)
 
 
 def build_model(spec: ModelSpec, trusted: bool = True) -> pl.LightningModule:
@@ -160,7 +163,7 @@ def build_model(spec: ModelSpec, trusted: bool = True) -> pl.LightningModule:
 
     ``trusted=False`` for a spec read from a file (see :func:`build`)."""
     if spec.module not in MODULES:
-        raise ModelSpecError(f"module {spec.module!r} is not one of {sorted(MODULES)}")
+        raise ModelSpecError(f"module {spec.module!r} is not one of {list(MODULES.names())}")
     net = build({**spec.net, "observation_shape": list(spec.observation_shape)}, "net", trusted)
     module_cls = MODULES[spec.module]
     if (module_cls is InfoGAN) != isinstance(net, GANNet):

@@ -21,6 +21,7 @@ import torch
 
 from infoprint.models.objectives import Logs, Objective, Posterior, check_non_negative
 from infoprint.models.priors import Prior, StandardNormal
+from infoprint.registry import Registry
 
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
@@ -68,11 +69,11 @@ def inclusive_kl(posterior: Posterior, prior: Prior) -> torch.Tensor:
 
 
 Divergence = Callable[[Posterior, Prior], torch.Tensor]
-DIVERGENCES: dict[str, Divergence] = {
-    "mmd": mmd,
-    "mmd_dim": mmd_dim,
-    "inclusive_kl": inclusive_kl,
-}
+DIVERGENCES: Registry[Divergence] = Registry("model.divergence")
+"""D(q(z), p(z)) of Mathieu et al. 2019, Eq. 7, by the name ``model.divergence`` gives."""
+DIVERGENCES.add("mmd", mmd)
+DIVERGENCES.add("mmd_dim", mmd_dim)
+DIVERGENCES.add("inclusive_kl", inclusive_kl)
 
 
 class DecompVAE(Objective):
@@ -93,16 +94,12 @@ class DecompVAE(Objective):
         divergence: str = "mmd",
     ) -> None:
         super().__init__()
-        if divergence not in DIVERGENCES:
-            raise ValueError(
-                f"model.divergence must be one of {sorted(DIVERGENCES)}, got {divergence!r}"
-            )
+        self.divergence = DIVERGENCES[divergence]  # an unknown name lists the known ones
         self.beta = check_non_negative("beta", beta)
         self.alpha = check_non_negative("alpha", alpha)
         if prior is not None and not isinstance(prior, Prior):
             raise ValueError(f"model.prior must be a prior (conf/model/prior), got {prior!r}")
         self.prior = prior if prior is not None else StandardNormal()
-        self.divergence = DIVERGENCES[divergence]
 
     def regulariser(self, posterior: Posterior, step: int) -> tuple[torch.Tensor, Logs]:
         kl = self.prior.kl(posterior)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from infoprint.analysis.outputs import FigureFile, Table, format_value, is_number
-from infoprint.pipeline.run import AnalysisContext
+from infoprint.pipeline.run import AnalysisContext, StepFailure
 from infoprint.pipeline.summary import summary
 from infoprint.store.atomic import atomic_write_text
 
@@ -96,7 +97,9 @@ def _overview(found: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
-def _failures(failed: list[dict[str, Any]]) -> list[str]:
+def failures_html(failures: Sequence[StepFailure]) -> list[str]:
+    """The failed steps as a table (nothing when none failed)."""
+    failed = [asdict(f) for f in failures]
     if not failed:
         return []
     columns = ["step", "item", "error", "message", "file"]
@@ -109,7 +112,8 @@ def _failures(failed: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _notes(notes: list[str]) -> list[str]:
+def notes_html(notes: Sequence[str]) -> list[str]:
+    """What was left out on purpose, as a list (nothing when nothing was)."""
     if not notes:
         return []
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
@@ -131,8 +135,8 @@ def write_report(directory: Path, context: AnalysisContext) -> Path:
         "TMLR 2025. Tables show numbers to 4 significant digits; the CSV and npz files next "
         "to this report keep full precision.</p>",
         html_table(["item", "value"], _overview(found)),
-        *_failures(found["failed_steps"]),
-        *_notes(found["notes"]),
+        *failures_html(context.failures),
+        *notes_html(context.notes()),
     ]
     for result in context.results.values():
         parts += [_table(t) for t in result.tables]
@@ -147,12 +151,16 @@ def write_report(directory: Path, context: AnalysisContext) -> Path:
             ["run_id", "job", "path"], [[r["run_id"], r["job_num"], str(r["path"])] for r in runs]
         )
     )
+    return write_html(Path(directory) / REPORT_FILE, "infoprint analysis", parts)
+
+
+def write_html(path: Path, title: str, parts: Sequence[str]) -> Path:
+    """A self-contained HTML page of ``parts`` (the report's style), written atomically."""
     document = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>infoprint analysis</title><style>{STYLE}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         + "\n".join(parts)
         + "</body></html>\n"
     )
-    path = Path(directory) / REPORT_FILE
     return atomic_write_text(path, document)

@@ -12,21 +12,24 @@ analysis goes on; only a core step's failure is fatal.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
 from infoprint.analysis.options import AnalysisOptions
-from infoprint.analysis.outputs import FigureFile, Table, save_figure
+from infoprint.analysis.outputs import FigureFile, Table, save_figure, write_summary
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.pipeline.terminal import StepProgress
 from infoprint.sources.base import SkippedRun
 from infoprint.store.atomic import WriteError
 
 log = logging.getLogger(__name__)
+
+C = TypeVar("C", bound="StepContext")
 
 
 @dataclass(frozen=True)
@@ -57,25 +60,44 @@ class StepResult:
     notes: list[str] = field(default_factory=list)  # parts left out on purpose, and why
 
 
-@dataclass
-class AnalysisContext:
-    """Everything a step may read: the ensemble, its structure and earlier steps' results."""
+@dataclass(frozen=True)
+class AnalysisInputs:
+    """What every analysis of one command shares: its options, where the runs came from,
+    the runs it skipped, notes on how they were split, and the config and command line
+    (for the record). Built once by ``tasks/analyze.py``; travels as one object."""
 
     options: AnalysisOptions
-    out: Path
     source: str  # where the fingerprints came from, one line
+    skipped: list[SkippedRun] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
+
+
+@dataclass(kw_only=True)
+class StepContext:
+    """What every step may read, for an ensemble and a study alike: the inputs, the output
+    folder, the sweep's name and the results and failures of earlier steps."""
+
+    inputs: AnalysisInputs
+    out: Path
     sweep: str
-    fingerprints: list[Fingerprint]
-    skipped: list[SkippedRun]
-    structure: EnsembleStructure
-    clusterings: list[Clustering]
-    hotspots: list[Hotspot]
-    config: dict[str, Any]  # the composed config, for the record
-    command: str
     results: dict[str, StepResult] = field(default_factory=dict)
     failures: list[StepFailure] = field(default_factory=list)
 
-    def moved(self, out: Path) -> AnalysisContext:
+    @property
+    def options(self) -> AnalysisOptions:
+        return self.inputs.options
+
+    @property
+    def source(self) -> str:
+        return self.inputs.source
+
+    @property
+    def skipped(self) -> list[SkippedRun]:
+        return self.inputs.skipped
+
+    def moved(self, out: Path) -> Self:
         """This context after its output folder was published as ``out``."""
 
         def move(path: Path) -> Path:
@@ -95,9 +117,6 @@ class AnalysisContext:
         """Save ``fig`` as ``name`` in the output folder."""
         return save_figure(fig, self.out / name, caption, key)
 
-    def clustering(self, measure: str) -> Clustering | None:
-        return next((c for c in self.clusterings if c.measure == measure), None)
-
     def sections(self) -> dict[str, Any]:
         return {n: r.section for n, r in self.results.items() if r.section is not None}
 
@@ -112,8 +131,21 @@ class AnalysisContext:
         return [t for r in self.results.values() for t in r.tables]
 
     def notes(self) -> list[str]:
-        """What the steps left out on purpose, and why (not failures)."""
-        return [n for r in self.results.values() for n in r.notes]
+        """How the runs were split, and what the steps left out on purpose (not failures)."""
+        return [*self.inputs.notes, *(n for r in self.results.values() for n in r.notes)]
+
+
+@dataclass(kw_only=True)
+class AnalysisContext(StepContext):
+    """One ensemble: its runs, their structure and hotspots (the fatal core)."""
+
+    fingerprints: list[Fingerprint]
+    structure: EnsembleStructure
+    clusterings: list[Clustering]
+    hotspots: list[Hotspot]
+
+    def clustering(self, measure: str) -> Clustering | None:
+        return next((c for c in self.clusterings if c.measure == measure), None)
 
 
 @dataclass(frozen=True)
@@ -122,14 +154,12 @@ class Step:
 
     name: str
     title: str  # for the terminal
-    run: Callable[[AnalysisContext], StepResult]
+    run: Callable[[Any], StepResult]  # (a StepContext of the pipeline's kind) -> result
     enabled: Callable[[AnalysisOptions], bool] = lambda options: True
     core: bool = False
 
 
-def run_steps(
-    steps: Sequence[Step], context: AnalysisContext, progress: StepProgress
-) -> AnalysisContext:
+def run_steps(steps: Sequence[Step], context: C, progress: StepProgress) -> C:
     """Run the enabled ``steps`` in order, recording each result (or failure) in ``context``.
 
     A step's failure is recorded and the next step runs, except a core step's and a failed
@@ -156,3 +186,53 @@ def run_steps(
             progress.remark(step.title, note)
         context.failures.extend(result.failures)
     return context
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The steps of one kind of analysis (an ensemble, a study) and its summary.json.
+
+    Every step but ``wandb`` runs into the staging folder (:func:`run_pipeline`); ``wandb`` runs
+    once the folder is published (:func:`log_published`): W&B records the absolute paths of
+    the files it stages, which must be final."""
+
+    steps: tuple[Step, ...]
+    summarise: Callable[[Any], dict[str, Any]]  # (context) -> summary.json's findings
+
+    def staged(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.name != PUBLISHED_STEP)
+
+    def published(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.name == PUBLISHED_STEP)
+
+
+PUBLISHED_STEP = "wandb"
+
+
+def run_pipeline(
+    context: C, pipeline: Pipeline, progress: StepProgress
+) -> tuple[C, dict[str, Any]]:
+    """Run ``pipeline``'s staged steps on ``context``; write and return its summary.json,
+    failed steps listed, whatever failed."""
+    started = time.perf_counter()
+    context.out.mkdir(parents=True, exist_ok=True)
+    context = run_steps(pipeline.staged(), context, progress)
+    return context, _summarise(context, pipeline, time.perf_counter() - started)
+
+
+def log_published(
+    context: C, pipeline: Pipeline, out: Path, found: dict[str, Any], progress: StepProgress
+) -> dict[str, Any]:
+    """The W&B step on an analysis once published as ``out``; rewrites its summary.json."""
+    context = run_steps(pipeline.published(), context.moved(out), progress)
+    return _summarise(context, pipeline, found["seconds"])
+
+
+def _summarise(context: StepContext, pipeline: Pipeline, seconds: float) -> dict[str, Any]:
+    found = pipeline.summarise(context)
+    found["failed_steps"] = [asdict(f) for f in context.failures]
+    found["notes"] = context.notes()
+    found["files"] = context.files()
+    found["seconds"] = round(seconds, 3)
+    write_summary(context.out, found)
+    return found

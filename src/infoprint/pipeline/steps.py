@@ -37,6 +37,7 @@ from infoprint.analysis.hotspot_traversals import (
     hotspot_traversals,
     skip_notes,
 )
+from infoprint.analysis.measures import channel_measure
 from infoprint.analysis.outputs import write_table
 from infoprint.analysis.results import hotspot_table, write_results
 from infoprint.analysis.run_metrics import run_metrics_table, spearman_correlations
@@ -59,22 +60,10 @@ from infoprint.plots.training import agreement_figure, information_figure
 from infoprint.plots.training import structure_figure as training_structure_figure
 from infoprint.plots.whole_space import whole_space_figure
 
-_STRUCTURE_CAPTION = {
-    "nmi": "Channels of all runs compared by NMI (1 = the same information, 0 = nothing "
-    "shared). Top: OPTICS reachability in cluster order; a valley of coloured bars is a "
-    "hotspot (grey: in none). Middle: the NMI matrix in the same order; bright squares on "
-    "the diagonal are groups of channels that many runs learn alike. Right: each channel's "
-    "best NMI with a ground-truth factor, coloured by that factor.",
-    "vi": "Channels of all runs compared by variation of information (VI, bits; 0 = the "
-    "same information, dark = close). Top: OPTICS reachability in cluster order; a valley of "
-    "coloured bars is a hotspot (grey: in none). Middle: the VI matrix in the same order; "
-    "dark squares on the diagonal are hotspots. Right: each channel's best NMI with a "
-    "ground-truth factor, coloured by that factor.",
-}
-
 
 def structure(context: AnalysisContext) -> StepResult:
-    """results.npz, hotspots.csv and one structure figure per clustering (core)."""
+    """results.npz, hotspots.csv and one structure figure per clustering (core), captioned by
+    its channel measure (:mod:`infoprint.analysis.measures`)."""
     result = StepResult()
     result.files["results"] = write_results(context.out, context.structure, context.clusterings)
     table = hotspot_table(context.hotspots)
@@ -83,9 +72,8 @@ def structure(context: AnalysisContext) -> StepResult:
     for c in context.clusterings:
         fig = structure_figure(context.structure, c)
         name = f"structure_{c.measure}.png"
-        result.figures.append(
-            context.figure(fig, name, _STRUCTURE_CAPTION[c.measure], f"structure/{c.measure}")
-        )
+        caption = channel_measure(c.measure).caption
+        result.figures.append(context.figure(fig, name, caption, f"structure/{c.measure}"))
     return result
 
 
@@ -275,7 +263,7 @@ def wandb(context: AnalysisContext) -> StepResult:
         name=f"{context.sweep}-analysis",
         group=context.sweep,
         job_type="analysis",
-        config=context.config,
+        config=context.inputs.config,
         tags=list(logger.tags),
     )
     if run is None:
@@ -391,7 +379,3 @@ STEPS = (
     Step("report", "report.html", report),
 )
 """Every step, in order (docs/architecture.md §10)."""
-WANDB_STEP = next(step for step in STEPS if step.name == "wandb")
-STAGED_STEPS = tuple(step for step in STEPS if step is not WANDB_STEP)
-"""The steps written into the staging folder; W&B logs once the folder is published (its
-records hold absolute paths of the files it stages, which must stay valid)."""

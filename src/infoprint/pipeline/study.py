@@ -4,8 +4,9 @@
 full analysis in ``<out>/ensembles/<name>/``; the study adds, in ``<out>``:
 
 - ``study.csv``: one row per ensemble: its keys, runs, channels kept, mean and total
-  information per run, NMI and VI hotspots (count, sizes, fraction of kept channels and of
-  their information in hotspots), mean NMI-hotspot cohesion, per factor the best NMI of a
+  information per run, the hotspots of every channel measure (count, sizes, fraction of kept
+  channels and of their information in hotspots; :mod:`infoprint.analysis.measures`), the
+  mean cohesion of the primary measure's (NMI) hotspots, per factor the best NMI of such a
   hotspot with it, and each per-run metric as mean and sd over the ensemble's runs;
 - ``hotspot_links.csv``: every NMI hotspot of one ensemble against every one of another, by
   the NMI between their consensus channels (each hotspot's most central member, as in the
@@ -25,10 +26,13 @@ import torch
 
 from infoprint.analysis.ensembles import Ensemble
 from infoprint.analysis.hotspot_traversals import representative
+from infoprint.analysis.measures import CHANNEL_MEASURES, PRIMARY_MEASURE, ChannelMeasure
 from infoprint.analysis.outputs import Table
 from infoprint.info import GaussianChannels, compare
 from infoprint.pipeline.run import AnalysisContext
 from infoprint.run.directory import METRICS_KEY
+
+_PRIMARY = CHANNEL_MEASURES[PRIMARY_MEASURE]  # its hotspots are summarised and linked
 
 
 @dataclass
@@ -41,23 +45,24 @@ class EnsembleAnalysis:
     note: str | None = None
 
 
-def _hotspot_numbers(context: AnalysisContext, measure: str) -> dict[str, Any]:
-    structure, clustering = context.structure, context.clustering(measure)
-    found = [h for h in context.hotspots if h.measure == measure]
+def _hotspot_numbers(context: AnalysisContext, measure: ChannelMeasure) -> dict[str, Any]:
+    """The study.csv columns of one channel measure (zeros when it was not clustered)."""
+    structure, clustering = context.structure, context.clustering(measure.name)
+    found = [h for h in context.hotspots if h.measure == measure.name]
     if clustering is None or not structure.n_channels:
         return {
-            f"{measure}_hotspots": 0,
-            f"{measure}_sizes": "",
-            f"{measure}_frac_channels": 0.0,
-            f"{measure}_frac_information": 0.0,
+            measure.column("hotspots"): 0,
+            measure.column("sizes"): "",
+            measure.column("frac_channels"): 0.0,
+            measure.column("frac_information"): 0.0,
         }
     inside = clustering.labels >= 0
     total = float(structure.information.sum())
     return {
-        f"{measure}_hotspots": len(found),
-        f"{measure}_sizes": ";".join(str(h.size) for h in found),
-        f"{measure}_frac_channels": float(inside.mean()),
-        f"{measure}_frac_information": float(structure.information[inside].sum() / total)
+        measure.column("hotspots"): len(found),
+        measure.column("sizes"): ";".join(str(h.size) for h in found),
+        measure.column("frac_channels"): float(inside.mean()),
+        measure.column("frac_information"): float(structure.information[inside].sum() / total)
         if total > 0
         else 0.0,
     }
@@ -96,19 +101,19 @@ def study_row(item: EnsembleAnalysis, factor_names: Sequence[str]) -> dict[str, 
     row["mean_information_per_channel"] = (
         float(structure.information.mean()) if structure.n_channels else 0.0
     )
-    for measure in ("nmi", "vi"):
+    for measure in CHANNEL_MEASURES.values():
         row |= _hotspot_numbers(context, measure)
-    nmi_hotspots = [h for h in context.hotspots if h.measure == "nmi"]
-    row["nmi_mean_cohesion"] = (
-        float(np.mean([h.cohesion for h in nmi_hotspots])) if nmi_hotspots else None
+    primary = [h for h in context.hotspots if h.measure == PRIMARY_MEASURE]
+    row[_PRIMARY.column("mean_cohesion")] = (
+        float(np.mean([h.cohesion for h in primary])) if primary else None
     )
-    labels = context.clustering("nmi").labels if nmi_hotspots else None
+    labels = context.clustering(PRIMARY_MEASURE).labels if primary else None
     for k, factor in enumerate(factor_names):
         if structure.factor_nmi is None or labels is None:
             row[f"best_hotspot_nmi_{factor}"] = None
             continue
         row[f"best_hotspot_nmi_{factor}"] = max(
-            float(np.mean(structure.factor_nmi[labels == h.hotspot, k])) for h in nmi_hotspots
+            float(np.mean(structure.factor_nmi[labels == h.hotspot, k])) for h in primary
         )
     baselines = context.results.get("baselines")
     if baselines is not None:  # one column per measure: its mean over the run pairs
@@ -131,9 +136,9 @@ def study_table(items: Sequence[EnsembleAnalysis]) -> Table:
             "ensemble",
             "runs",
             "channels_kept",
-            "nmi_hotspots",
-            "nmi_frac_channels",
-            "nmi_mean_cohesion",
+            _PRIMARY.column("hotspots"),
+            _PRIMARY.column("frac_channels"),
+            _PRIMARY.column("mean_cohesion"),
             "total_information_per_run",
         )
         if c in columns
@@ -146,9 +151,9 @@ def study_table(items: Sequence[EnsembleAnalysis]) -> Table:
         caption=(
             "One row per ensemble (runs sharing every grouping key): channels kept above the "
             "information threshold, hotspots per measure (count, sizes, fraction of kept "
-            "channels and of their information inside hotspots), mean cohesion of the NMI "
-            "hotspots, per factor the best NMI of an NMI hotspot with it, and each per-run "
-            "metric as mean and sd; empty = not defined (e.g. a one-run ensemble)."
+            "channels and of their information inside hotspots), mean cohesion of the "
+            f"{_PRIMARY.symbol} hotspots, per factor the best NMI of one of them with it, and each "
+            "per-run metric as mean and sd; empty = not defined (e.g. a one-run ensemble)."
         ),
         file="study.csv",
         terminal=shown,
@@ -157,21 +162,21 @@ def study_table(items: Sequence[EnsembleAnalysis]) -> Table:
 
 @dataclass
 class HotspotLinks:
-    """Consensus channels of every ensemble's NMI hotspots, and their NMI matrix."""
+    """Consensus channels of every ensemble's primary (NMI) hotspots, and their NMI matrix."""
 
     labels: list[tuple[str, int]]  # (ensemble, hotspot)
     nmi: np.ndarray  # [H, H]
 
 
 def consensus_channels(item: EnsembleAnalysis) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    """(hotspot, mu [N], logvar [N]) of each NMI hotspot's most central member."""
+    """(hotspot, mu [N], logvar [N]) of each primary (NMI) hotspot's most central member."""
     context = item.context
-    clustering = None if context is None else context.clustering("nmi")
+    clustering = None if context is None else context.clustering(PRIMARY_MEASURE)
     if clustering is None:
         return []
     by_id = {fp.run_id: fp for fp in item.ensemble.fingerprints}
     found = []
-    for hotspot in (h for h in context.hotspots if h.measure == "nmi"):
+    for hotspot in (h for h in context.hotspots if h.measure == PRIMARY_MEASURE):
         index = representative(context.structure, clustering, hotspot.hotspot)
         fp = by_id[str(context.structure.run_ids[index])]
         channel = int(context.structure.channels[index])
@@ -212,9 +217,9 @@ def links_table(links: HotspotLinks) -> Table:
         columns,
         rows,
         caption=(
-            "Each NMI hotspot of one ensemble against each of another: NMI between their "
-            "consensus channels (the hotspot's most central member) on the shared probe set. "
-            "Near 1: the same piece of information in both ensembles."
+            f"Each {_PRIMARY.symbol} hotspot of one ensemble against each of another: NMI between "
+            "their consensus channels (the hotspot's most central member) on the shared probe "
+            "set. Near 1: the same piece of information in both ensembles."
         ),
         file="hotspot_links.csv",
     )

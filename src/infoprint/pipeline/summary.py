@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from typing import Any
 
 from infoprint.fingerprint.record import Fingerprint
@@ -17,12 +16,14 @@ def sweep_of(fingerprints: list[Fingerprint]) -> str:
 
 
 def summary(context: AnalysisContext) -> dict[str, Any]:
-    """Counts, runs, skipped runs, hotspots, failed steps, every step's section, the config."""
+    """Counts, runs, skipped runs, hotspots, every step's section and the config of one
+    ensemble's analysis (:func:`~infoprint.pipeline.run.run_pipeline` adds its failed steps,
+    notes, files and time)."""
     fingerprints, structure = context.fingerprints, context.structure
     return {
         "source": context.source,
         "sweep": context.sweep,
-        "command": context.command,
+        "command": context.inputs.command,
         "n_runs": len(fingerprints),
         "n_channels": int(sum(fp.n_channels for fp in fingerprints)),
         "n_kept_channels": structure.n_channels,
@@ -39,10 +40,8 @@ def summary(context: AnalysisContext) -> dict[str, Any]:
             {k: v for k, v in vars(h).items() if k != "members"} for h in context.hotspots
         ],
         "min_samples": {c.measure: c.min_samples for c in context.clusterings},
-        "failed_steps": [asdict(f) for f in context.failures],
-        "notes": context.notes(),
         **context.sections(),
-        "config": context.config,
+        "config": context.inputs.config,
     }
 
 

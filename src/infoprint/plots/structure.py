@@ -1,7 +1,8 @@
 """The structure figure of an ensemble (Murphy, Dillavou & Bassett, TMLR 2025, Fig. 3-4).
 
-Reachability profile of OPTICS on top; below it the channel-by-channel similarity matrix
-(NMI, or VI) in reachability order; at the side a strip with each channel's best NMI with
+Reachability profile of OPTICS on top; below it the channel-by-channel matrix of the
+clustering's channel measure (NMI, VI: :mod:`infoprint.analysis.measures`) in reachability
+order, close channels bright; at the side a strip with each channel's best NMI with
 a ground-truth factor, coloured by that factor.
 """
 
@@ -19,18 +20,15 @@ from matplotlib.patches import Patch
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering
-
-_MATRIX = {
-    "nmi": ("NMI", "viridis", 0.0, 1.0),
-    "vi": ("VI (bits)", "magma_r", 0.0, None),
-}
+from infoprint.analysis.measures import channel_measure
 
 
 def structure_figure(structure: EnsembleStructure, clustering: Clustering) -> Figure:
     """Reachability, reordered similarity matrix and factor strip for one measure."""
-    title, cmap, vmin, vmax = _MATRIX[clustering.measure]
+    measure = channel_measure(clustering.measure)
+    vmin, vmax = measure.value_range
     order = clustering.ordering
-    matrix = (structure.nmi if clustering.measure == "nmi" else structure.vi)[np.ix_(order, order)]
+    matrix = measure.matrix(structure)[np.ix_(order, order)]
     labels = clustering.labels[order]
     reach = clustering.reachability[order].copy()
     finite = np.isfinite(reach)
@@ -50,18 +48,18 @@ def structure_figure(structure: EnsembleStructure, clustering: Clustering) -> Fi
     ax_reach.bar(positions, reach, width=1.0, color=colours)
     ax_reach.set_ylabel("reachability")
     ax_reach.set_title(
-        f"{title} structure: {structure.n_channels} channels of {structure.n_runs} runs, "
+        f"{measure.label} structure: {structure.n_channels} channels of {structure.n_runs} runs, "
         f"min_samples={clustering.min_samples}"
     )
     ax_reach.tick_params(labelbottom=False)
 
     image = ax_matrix.imshow(
-        matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest",
+        matrix, cmap=measure.colours, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest",
         extent=(-0.5, len(order) - 0.5, len(order) - 0.5, -0.5),
     )  # fmt: skip
     ax_matrix.set_xlabel("channel (reachability order)")
     ax_matrix.set_ylabel("channel (reachability order)")
-    fig.colorbar(image, cax=ax_bar, label=title)
+    fig.colorbar(image, cax=ax_bar, label=measure.label)
 
     _factor_strip(ax_strip, structure, order)
     ax_strip.tick_params(labelleft=False)

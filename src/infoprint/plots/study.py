@@ -1,8 +1,8 @@
 """Figures of a study: the ensembles side by side, trends, and hotspots across ensembles.
 
 The paper's layout (Murphy, Dillavou & Bassett, TMLR 2025, Fig. 4): one column per
-ensemble, ordered by the swept value, each the ensemble's NMI matrix in OPTICS order with
-its reachability profile above, hotspots coloured.
+ensemble, ordered by the swept value, each the ensemble's matrix of a channel measure (the
+paper's: NMI) in OPTICS order with its reachability profile above, hotspots coloured.
 """
 
 from __future__ import annotations
@@ -19,20 +19,26 @@ from matplotlib.figure import Figure
 
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering
+from infoprint.analysis.measures import PRIMARY_MEASURE, channel_measure
 
+_PRIMARY = channel_measure(PRIMARY_MEASURE)
 TREND_QUANTITIES = (
-    ("nmi_hotspots", "NMI hotspots"),
-    ("nmi_frac_channels", "fraction of kept channels in NMI hotspots"),
-    ("nmi_mean_cohesion", "mean cohesion of NMI hotspots"),
+    (_PRIMARY.column("hotspots"), f"{_PRIMARY.symbol} hotspots"),
+    (_PRIMARY.column("frac_channels"), f"fraction of kept channels in {_PRIMARY.symbol} hotspots"),
+    (_PRIMARY.column("mean_cohesion"), f"mean cohesion of {_PRIMARY.symbol} hotspots"),
     ("total_information_per_run", "information per run (bits)"),
 )
+"""study.csv columns drawn against the swept value, and their titles."""
 
 
 def study_structure_figure(
     panels: Sequence[tuple[str, EnsembleStructure, Clustering]],
 ) -> Figure:
-    """One column per ensemble: reachability (top) and NMI matrix (bottom), OPTICS order."""
+    """One column per ensemble: reachability (top) and the matrix of the clusterings' channel
+    measure (bottom; the first panel's measure for all) in OPTICS order, close channels bright."""
     n = len(panels)
+    measure = channel_measure(panels[0][2].measure)
+    vmin, vmax = measure.value_range
     fig, axes = plt.subplots(
         2,
         n,
@@ -54,16 +60,16 @@ def study_structure_figure(
         axes[0, k].set_title(name, fontsize=9)
         axes[0, k].tick_params(labelbottom=False, labelsize=7)
         image = axes[1, k].imshow(
-            structure.nmi[np.ix_(order, order)],
-            cmap="viridis",
-            vmin=0,
-            vmax=1,
+            measure.matrix(structure)[np.ix_(order, order)],
+            cmap=measure.colours,
+            vmin=vmin,
+            vmax=vmax,
             interpolation="nearest",
         )
         axes[1, k].set_xlabel(f"{structure.n_channels} channels", fontsize=8)
         axes[1, k].tick_params(labelsize=7)
     if image is not None:
-        fig.colorbar(image, ax=axes[1, :].tolist(), label="NMI", shrink=0.8)
+        fig.colorbar(image, ax=axes[1, :].tolist(), label=measure.label, shrink=0.8)
     return fig
 
 

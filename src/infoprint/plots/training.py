@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from infoprint.analysis.measures import PRIMARY_MEASURE, channel_measure
 from infoprint.analysis.training import TrainingCourse
 
 
@@ -66,11 +67,12 @@ def agreement_figure(course: TrainingCourse) -> Figure:
 
 
 def structure_figure(course: TrainingCourse) -> Figure:
-    """Channels kept, NMI hotspots and the fraction of kept channels in them, by step."""
+    """Channels kept, hotspots of the primary channel measure (NMI) and the fraction of kept
+    channels in them, by step."""
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), constrained_layout=True)
     series = (
         (course.at.kept, "channels kept (all runs)"),
-        (course.at.n_hotspots, "NMI hotspots"),
+        (course.at.n_hotspots, f"{channel_measure(PRIMARY_MEASURE).symbol} hotspots"),
         (course.at.in_hotspots, "fraction of kept channels in hotspots"),
     )
     for ax, (values, title) in zip(axes, series, strict=True):

@@ -7,7 +7,7 @@ its model) and fingerprinted on the probe set of ``data``. A checkpoint trained 
 dataset than the probe set's, or on another observation shape, is skipped with the reason.
 
 Run directories are found as the directory source finds them
-(:func:`infoprint.sources.local.find_job_dirs`), and a second copy of a run (the same run
+(:func:`infoprint.sources.directory.find_job_dirs`), and a second copy of a run (the same run
 id in two folders, e.g. ``0 (copy)/`` or ``.ipynb_checkpoints/2``) is skipped, the first
 in path order kept. ``run.json`` is read as untrusted: a ``run_id`` that is not a plain
 name (it names the cache folder) or a ``job_num`` that is not an integer skips the run,
@@ -26,8 +26,8 @@ from infoprint.fingerprint.stage import ExternalRun, ModelError, check_run_id, f
 from infoprint.models.builder import MODEL_SPEC_KEY
 from infoprint.run.directory import RunDirectory
 from infoprint.sources.base import SkippedRun
+from infoprint.sources.directory import find_job_dirs
 from infoprint.sources.external import ExternalSource, one_line
-from infoprint.sources.local import find_job_dirs
 from infoprint.store.checkpoint import CheckpointError, read_checkpoint
 from infoprint.store.layout import CHECKPOINT_FILE
 

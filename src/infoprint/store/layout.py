@@ -42,5 +42,5 @@ MARKERS = (RUN_FILE, FINGERPRINT_FILE, ERROR_FILE, HYDRA_DIR, HYDRA_PENDING, CHE
 
 NOT_RUNS = frozenset({WANDB_DIR, CSV_DIR, HYDRA_DIR, HYDRA_PENDING, "__pycache__", "analysis"})
 """Names of folders beside run directories that hold no runs when they are what their name
-says (``infoprint.sources.local``: an analysis output, W&B files, a CSV log, Python caches);
+says (``infoprint.sources.directory``: an analysis output, W&B files, a CSV log, Python caches);
 a sweep of that name is read like any other."""

@@ -5,9 +5,10 @@
 again when called without Hydra). The core, fatal on failure: read the fingerprints
 (runs without a usable one are reported as skipped, never fatal), check they share a
 probe set, information per channel, pairwise NMI / VI, NMI with the factors, OPTICS
-hotspots. Then the steps of :data:`infoprint.pipeline.steps.STEPS` run in order; an
-optional step that fails is recorded in summary.json (``failed_steps``) and the report,
-and the rest completes.
+hotspots (each ensemble's, for a study). Then the pipeline's steps run in order (one
+ensemble: :data:`infoprint.pipeline.ensemble.ENSEMBLE`; several:
+:data:`infoprint.pipeline.study_steps.STUDY`); a step that fails is recorded in
+summary.json (``failed_steps``) and the report, and the rest completes.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from rich.console import Console
 from infoprint.analysis.ensembles import split_ensembles
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.errors import ConfigError
-from infoprint.pipeline.ensemble import analyze_ensemble, ensemble_context, log_published
+from infoprint.pipeline.ensemble import ENSEMBLE, ensemble_context
 from infoprint.pipeline.report import REPORT_FILE
-from infoprint.pipeline.run import AnalysisContext
+from infoprint.pipeline.run import AnalysisInputs, StepContext, log_published, run_pipeline
+from infoprint.pipeline.study_steps import STUDY, STUDY_FILE, study_context
 from infoprint.pipeline.terminal import StepProgress, rich_table
 from infoprint.store.replace import replace_folder
 from infoprint.tasks.publish import PUBLISH_KEY, discard
-from infoprint.tasks.resolvers import LOCAL_SOURCE, register_resolvers
-from infoprint.tasks.study import STUDY_FILE, analyze_study
+from infoprint.tasks.resolvers import DIRECTORY_SOURCE, register_resolvers
 
 register_resolvers()  # ${analysis_dir:...} in conf/analyze.yaml (infoprint.cli does it too)
 
@@ -59,7 +60,7 @@ class CheckOptions(Callback):
 def _check(config: DictConfig) -> None:
     try:
         AnalysisOptions.from_config(config)
-        if OmegaConf.select(config, "source._target_") == LOCAL_SOURCE:
+        if OmegaConf.select(config, "source._target_") == DIRECTORY_SOURCE:
             instantiate(config.source)  # its folders must exist: checked before any write
     except InstantiationException as err:  # Hydra wraps the source's own message
         raise SystemExit(f"analyze.py: bad option: {err.__cause__ or err}") from None
@@ -82,11 +83,6 @@ def read_source(cfg: DictConfig, progress: StepProgress) -> tuple[Any, list, lis
             + (f"; skipped {len(skipped)} runs:{reasons}" if skipped else "")
         )
     return source, fingerprints, skipped
-
-
-def _record(cfg: DictConfig) -> tuple[dict[str, Any], str]:
-    """The composed config and the command line, for the summary."""
-    return OmegaConf.to_container(cfg, resolve=True), " ".join(sys.argv)
 
 
 def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, Any]:
@@ -122,20 +118,22 @@ def _analyze_into(
     cfg: DictConfig, options: AnalysisOptions, out: Path, progress: StepProgress
 ) -> tuple[dict[str, Any], Callable[[Path], dict[str, Any]]]:
     """The analysis written into ``out``: its summary, and the function that logs it to
-    W&B once ``out`` is published (W&B records absolute paths: they must be final)."""
+    W&B once ``out`` is published (W&B records absolute paths: they must be final). One
+    ensemble and a study of several run on the same pipeline (:mod:`infoprint.pipeline`)."""
     source, fingerprints, skipped = read_source(cfg, progress)
     ensembles, notes = split_ensembles(fingerprints, options.ensembles.by)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    inputs = AnalysisInputs(options, source.describe(), skipped, notes, config, " ".join(sys.argv))
     if len(ensembles) > 1:
-        return analyze_study(options, out, source.describe(), ensembles, skipped, notes,
-                             _record(cfg), progress)  # fmt: skip
-    context = ensemble_context(options, out, source.describe(), fingerprints, skipped,
-                               _record(cfg), progress)  # fmt: skip
-    context, found = analyze_ensemble(context, progress)
+        context, pipeline = study_context(inputs, out, ensembles, progress), STUDY
+    else:
+        context, pipeline = ensemble_context(inputs, out, fingerprints, progress), ENSEMBLE
+    context, found = run_pipeline(context, pipeline, progress)
     show(context)
-    return found, lambda where: log_published(context, where, found, progress)
+    return found, lambda where: log_published(context, pipeline, where, found, progress)
 
 
-def show(context: AnalysisContext, console: Console | None = None) -> None:
+def show(context: StepContext, console: Console | None = None) -> None:
     """The result tables, skipped runs, failed steps and where everything went (stdout)."""
     console = console or Console(highlight=False)
     if not console.is_terminal:  # a file or pipe: no need to squeeze tables into 80 columns

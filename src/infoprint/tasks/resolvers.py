@@ -7,7 +7,7 @@ config that uses them).
 directory given as one ``source.path`` (``source=dir``), else ``DEFAULT``
 (``analysis/<timestamp>``: several paths, the latest sweep under ``source.root``, other
 sources). The folder is a Hydra job named ``analyze``, which
-:mod:`infoprint.sources.local` never reads as a run, so the sweep can be analysed again.
+:mod:`infoprint.sources.directory` never reads as a run, so the sweep can be analysed again.
 
 ``${fast_precision:}``: the training precision that is fastest here without changing
 what is learned beyond rounding (``bench/training.py --levers``; fingerprints within
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-LOCAL_SOURCE = "infoprint.sources.local.LocalSource"
+DIRECTORY_SOURCE = "infoprint.sources.directory.DirectorySource"
 ANALYSIS_FOLDER = "analysis"
 
 
@@ -44,7 +44,7 @@ def fast_precision() -> str:
 def analysis_dir(default: str, *, _root_: DictConfig) -> str:
     """``hydra.run.dir`` of an analysis for ``${analysis_dir:DEFAULT}`` (module docstring)."""
     source: Any = OmegaConf.select(_root_, "source", default=None)
-    if not OmegaConf.is_dict(source) or source.get("_target_") != LOCAL_SOURCE:
+    if not OmegaConf.is_dict(source) or source.get("_target_") != DIRECTORY_SOURCE:
         return default
     path = source.get("path")
     if isinstance(path, str) and path.strip():

@@ -18,7 +18,7 @@ from infoprint.analysis.hotspot_traversals import CHECKPOINT_PLACES, NoDecoder, 
 from infoprint.analysis.options import AnalysisOptions, LoggerOptions, TraversalOptions
 from infoprint.errors import ConfigError
 from infoprint.models.builder import NoModelDescriptionError, load_model
-from infoprint.sources.local import LocalSource
+from infoprint.sources.directory import DirectorySource
 from infoprint.tasks.analyze import analyze
 from support import CONF, compose_config
 
@@ -254,7 +254,7 @@ def test_an_analysis_folder_inside_the_sweep_is_not_read_as_a_run(tmp_path: Path
     _analyse(sweep, analysis)
     (analysis / ".hydra").mkdir()
     (analysis / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    name: analyze\n")
-    source = LocalSource(sweep)
+    source = DirectorySource(sweep)
     found = list(source.iter_fingerprints())
     assert sorted(fp.run_id for fp in found) == [f"lit{r}" for r in range(RUNS)]
     assert source.skipped == []

@@ -117,6 +117,39 @@ def test_a_study_analyses_each_ensemble_and_compares_them(tmp_path):
     assert "ensembles/beta_vae-beta=1/report.html" in (out / "study.html").read_text()
 
 
+def test_a_study_step_that_fails_is_listed_and_the_study_completes(tmp_path, monkeypatch):
+    """The study runs on the step pipeline: a failing output step (the links figure) and a
+    failing ensemble are recorded; summary.json and study.html are written and list them."""
+    from infoprint.pipeline import ensemble, study_steps
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("figure backend gone")
+
+    monkeypatch.setattr(study_steps, "hotspot_links_figure", broken)
+    real = ensemble.ensemble_context
+
+    def failing_for_beta_16(inputs, out, fingerprints, progress):
+        if fingerprints[0].meta["hyperparameters"]["beta"] == 16.0:
+            raise ValueError("ensemble core failed")
+        return real(inputs, out, fingerprints, progress)
+
+    monkeypatch.setattr(study_steps, "ensemble_context", failing_for_beta_16)
+    write_study(tmp_path / "runs")
+    cfg = study_cfg(tmp_path / "runs", tmp_path / "out", "traversals.enabled=false")
+    found = analyze(cfg)
+    failed = {(f["step"], f["item"]): f for f in found["failed_steps"]}
+    assert failed[("links", None)]["message"] == "figure backend gone"
+    assert failed[("ensembles", "beta_vae-beta=16")]["error"] == "ValueError"
+    out = tmp_path / "out"
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["failed_steps"]) == 2
+    assert summary["ensembles"]["beta_vae-beta=16"]["note"] == "failed: ValueError"
+    page = (out / "study.html").read_text()
+    assert "Failed steps (2)" in page and "figure backend gone" in page
+    assert (out / "study.csv").is_file() and (out / "study_structure.png").is_file()
+    assert not (out / "hotspot_links.png").exists()
+
+
 def test_a_single_ensemble_keeps_todays_layout(tmp_path):
     for seed in range(3):
         run(f"r{seed}", 4.0, seed, (0, 1)).save(tmp_path / "runs" / str(seed))

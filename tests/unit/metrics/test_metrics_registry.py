@@ -10,6 +10,7 @@ import pytest
 from metrics_toys import ToyFactors, ground_truth_repr, random_repr
 
 import infoprint.metrics as metrics
+from infoprint.errors import ConfigError
 from infoprint.metrics import compute_metrics, get_metric, metric_names, sample_codes_and_factors
 
 # Small sizes for every metric, so the whole registry runs in a few seconds.
@@ -91,7 +92,7 @@ def test_list_of_names_and_options_pass_through():
 
 def test_clear_errors_for_bad_names_and_options():
     ds = ToyFactors((3, 3))
-    with pytest.raises(KeyError, match="unknown metric 'migg'; allowed: .*mig"):
+    with pytest.raises(ConfigError, match="unknown metric 'migg'; one of: .*mig"):
         compute_metrics(ds, random_repr(), ["migg"])
     with pytest.raises(TypeError, match="metric 'sap': unknown option.*num_samples.*allowed"):
         compute_metrics(ds, random_repr(), {"sap": {"num_samples": 3}})

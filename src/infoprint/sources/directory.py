@@ -104,7 +104,7 @@ def _natural_key(path: Path) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in path.parts)
 
 
-class LocalSource:
+class DirectorySource:
     """Fingerprints below ``path``: one directory (e.g. ``multirun/<sweep>``) or a list of
     them (several sweeps, a tree of them, from different machines); by default the latest
     sweep under ``root``."""

@@ -2,7 +2,7 @@ import shutil
 
 import numpy as np
 
-from infoprint.sources.local import LocalSource, find_job_dirs, latest_sweep
+from infoprint.sources.directory import DirectorySource, find_job_dirs, latest_sweep
 from support import make_fingerprint
 
 
@@ -22,7 +22,7 @@ def test_walks_sweep_and_reports_skipped_jobs(tmp_path):
     (sweep / "analysis" / ".hydra" / "hydra.yaml").write_text("hydra:\n  job:\n    name: analyze\n")
 
     assert [p.name for p in find_job_dirs(sweep)] == ["0", "1", "2", "3", "4", "5", "10"]
-    source = LocalSource(sweep)
+    source = DirectorySource(sweep)
     found = list(source.iter_fingerprints())
     assert [fp.path.name for fp in found] == ["0", "1", "2", "10"]
     reasons = {s.run.rsplit("/", 1)[-1]: s.reason for s in source.skipped}
@@ -40,7 +40,7 @@ def test_latest_sweep_is_default(tmp_path):
         (root / name).mkdir(parents=True)
         os.utime(root / name, (1000 + i, 1000 + i))
     assert latest_sweep(root).name == "new"
-    assert LocalSource(root=str(root)).path.name == "new"
+    assert DirectorySource(root=str(root)).path.name == "new"
 
 
 def test_stray_folders_neither_crash_nor_count_twice(tmp_path):
@@ -54,7 +54,7 @@ def test_stray_folders_neither_crash_nor_count_twice(tmp_path):
     (old / "hydra.yaml").write_text("hydra:\n  job:\n    name: analyze\n")
 
     assert [p.name for p in find_job_dirs(sweep)] == ["0", "1", "2", "0copy"]
-    source = LocalSource(sweep)
+    source = DirectorySource(sweep)
     found = list(source.iter_fingerprints())
     assert [fp.run_id for fp in found] == ["run0", "run1", "run2"]
     (copy,) = source.skipped
