@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
 from infoprint.analysis.options import AnalysisOptions
@@ -236,3 +237,26 @@ def _summarise(context: StepContext, pipeline: Pipeline, seconds: float) -> dict
     found["seconds"] = round(seconds, 3)
     write_summary(context.out, found)
     return found
+
+
+def start_analysis_run(
+    context: StepContext, runs: Sequence[Fingerprint], name: str, *tags: str
+) -> tuple[Any, dict[str, Any]]:
+    """The W&B run (job type ``analysis``) of an analysis or a study of ``runs``, in the
+    project they logged to (``logger.project`` null), staged inside its own folder; and the
+    summary section that names it. The run is None where logging is disabled."""
+    logger = context.options.logger.for_runs(fp.meta for fp in runs)
+    run = tracking.start_run(
+        project=logger.project,
+        entity=logger.entity,
+        mode=logger.mode,
+        directory=context.out,
+        run_id=None,
+        name=f"{context.sweep}-{name}",
+        group=context.sweep,
+        job_type="analysis",
+        config=context.inputs.config,
+        tags=[*logger.tags, *tags],
+    )
+    section = {"mode": logger.mode, "project": logger.project, "entity": logger.entity}
+    return run, ({"run_id": run.id} | section if run is not None else section)

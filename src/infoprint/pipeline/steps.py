@@ -49,7 +49,13 @@ from infoprint.analysis.training import (
 )
 from infoprint.analysis.whole_space import compare_whole_spaces, write_whole_space
 from infoprint.pipeline.report import write_report
-from infoprint.pipeline.run import AnalysisContext, Step, StepFailure, StepResult
+from infoprint.pipeline.run import (
+    AnalysisContext,
+    Step,
+    StepFailure,
+    StepResult,
+    start_analysis_run,
+)
 from infoprint.pipeline.summary import headline_numbers
 from infoprint.plots.baselines import baselines_figure
 from infoprint.plots.fusion import continuity_figure, fused_space_figure
@@ -253,19 +259,7 @@ def fusion(context: AnalysisContext) -> StepResult:
 
 def wandb(context: AnalysisContext) -> StepResult:
     """A W&B run of job type ``analysis`` with every figure, table and headline number."""
-    logger = context.options.logger.for_runs(fp.meta for fp in context.fingerprints)
-    run = tracking.start_run(
-        project=logger.project,
-        entity=logger.entity,
-        mode=logger.mode,
-        directory=context.out,
-        run_id=None,
-        name=f"{context.sweep}-analysis",
-        group=context.sweep,
-        job_type="analysis",
-        config=context.inputs.config,
-        tags=list(logger.tags),
-    )
+    run, section = start_analysis_run(context, context.fingerprints, "analysis")
     if run is None:
         return StepResult()
     exit_code = 1
@@ -276,14 +270,7 @@ def wandb(context: AnalysisContext) -> StepResult:
         exit_code = 0
     finally:
         tracking.finish_active_run(exit_code)
-    return StepResult(
-        section={
-            "run_id": run.id,
-            "mode": logger.mode,
-            "project": logger.project,
-            "entity": logger.entity,
-        }
-    )
+    return StepResult(section=section)
 
 
 def baselines(context: AnalysisContext) -> StepResult:

@@ -35,6 +35,7 @@ from infoprint.pipeline.run import (
     StepFailure,
     StepResult,
     run_pipeline,
+    start_analysis_run,
 )
 from infoprint.pipeline.study import EnsembleAnalysis, hotspot_links, links_table, study_table
 from infoprint.pipeline.summary import headline_numbers, sweep_of
@@ -207,19 +208,7 @@ def report(context: StudyContext) -> StepResult:
 
 def wandb(context: StudyContext) -> StepResult:
     """One W&B run for the study (job type ``analysis``), once its folder is published."""
-    logger = context.options.logger.for_runs(fp.meta for fp in context.fingerprints)
-    run = tracking.start_run(
-        project=logger.project,
-        entity=logger.entity,
-        mode=logger.mode,
-        directory=context.out,
-        run_id=None,
-        name=f"{context.sweep}-study",
-        group=context.sweep,
-        job_type="analysis",
-        config=context.inputs.config,
-        tags=[*logger.tags, "study"],
-    )
+    run, section = start_analysis_run(context, context.fingerprints, "study", "study")
     if run is None:
         return StepResult()
     exit_code = 1
@@ -235,8 +224,7 @@ def wandb(context: StudyContext) -> StepResult:
         exit_code = 0
     finally:
         tracking.finish_active_run(exit_code)
-    section = {"run_id": run.id, "mode": logger.mode, "project": logger.project}
-    return StepResult(section=section | {"entity": logger.entity, "fingerprints_used": used})
+    return StepResult(section=section | {"fingerprints_used": used})
 
 
 def _headline_numbers(context: StudyContext) -> dict[str, Any]:
