@@ -3,9 +3,9 @@
 Every file of a run and of an analysis goes through ``infoprint.store.atomic`` (temporary
 file, fsync, rename, fsync of the folder; ``docs/architecture.md`` §3). This writes the
 files one demo run writes (its ``last.ckpt``, of the demo's model, every 1,000 steps and at
-the end; ``fingerprint.npz`` and ``run.json``; the metrics' ``run.json`` rewrite) and the
-demo analysis's files, both ways, interleaved over ``--repeats`` rounds in this process,
-and prints the difference per run and as a share of the demo's wall time (``--demo-seconds``:
+the end; ``fingerprint.npz`` and ``run.json``, validated first as ``Fingerprint.save``
+does; the metrics' ``run.json`` rewrite) and its share of the demo analysis's files, both
+ways, interleaved over ``--repeats`` rounds in this process, and prints the difference per run and as a share of the demo's wall time (``--demo-seconds``:
 ``make demo``'s 344 s for 8 runs and their analysis). The bounded reads (run.json and
 fingerprint.npz checked from their headers before any array is read) are timed against a
 bare ``np.load`` / ``json.load`` the same way. Run on a quiet machine: the load is printed.
@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from _common import make_model
 
-from infoprint.fingerprint.record import Fingerprint
-from infoprint.store.atomic import atomic_savez, atomic_write, atomic_write_json
+from infoprint.fingerprint.record import SCHEMA_VERSION, Fingerprint
+from infoprint.store.atomic import atomic_write, atomic_write_json
 from infoprint.store.checkpoint import save_checkpoint
 
 RUNS = 8  # the demo's ensemble
@@ -52,7 +52,12 @@ def _demo_files() -> tuple[dict, Fingerprint, bytes]:
         logvar=np.zeros_like(mu),
         probe_index=np.arange(1000),
         factors=rng.integers(0, 6, (1000, 5)),
-        meta={"run_id": "bench", "probe_digest": "d" * 64, "factor_names": list("abcde")},
+        meta={
+            "schema_version": SCHEMA_VERSION,
+            "run_id": "bench",
+            "probe_digest": "d" * 64,
+            "factor_names": list("abcde"),
+        },
     )
     return checkpoint, fp, rng.bytes(60_000)
 
@@ -70,9 +75,8 @@ def _plain_run(folder: Path, checkpoint: dict, fp: Fingerprint, png: bytes) -> N
 def _durable_run(folder: Path, checkpoint: dict, fp: Fingerprint, png: bytes) -> None:
     for _ in range(CHECKPOINTS):
         save_checkpoint(checkpoint, folder / "last.ckpt")
-    atomic_savez(folder / "fingerprint.npz", fp.arrays(), compressed=False)
-    for _ in range(2):
-        atomic_write_json(folder / "run.json", fp.meta)
+    fp.save(folder)  # validated, then fingerprint.npz and run.json written atomically
+    atomic_write_json(folder / "run.json", fp.meta)  # the metrics' rewrite
     for k in range(ANALYSIS_FILES // RUNS):
         atomic_write(folder / f"figure{k}.png", lambda f: f.write(png))
 
