@@ -283,8 +283,10 @@ def fuse_ensemble(
     bits = information(GaussianChannels(mu, logvar), device=device, dtype=dtype).numpy()
     kept = bits >= threshold
     subsets = draw_subsets(sizes, options.repeats, len(fingerprints), options.seed)
-    members = [[np.flatnonzero(kept & np.isin(run_of, runs[runs >= 0])) for runs in by_size]
-               for by_size in subsets]  # fmt: skip
+    members = [
+        [np.flatnonzero(kept & np.isin(run_of, runs[runs >= 0])) for runs in by_size]
+        for by_size in subsets
+    ]
     objectives = tuple(options.objectives)
     scores = _fuse_subsets(
         mu, logvar, members, subsets, objectives, options, closed, device=device, dtype=dtype

@@ -98,8 +98,13 @@ class WholeSpaceOptions:
 class BaselineOptions:
     """Other similarity measures between runs next to whole-space NMI / VI (Sec. 4.1)."""
 
-    measures: Sequence[str] = ("cka_linear", "cka_bhattacharyya", "rsa", "udr_spearman",
-                               "udr_lasso")  # fmt: skip
+    measures: Sequence[str] = (
+        "cka_linear",
+        "cka_bhattacharyya",
+        "rsa",
+        "udr_spearman",
+        "udr_lasso",
+    )
     n_samples: int = 1000
     seed: int = 0
 
@@ -334,8 +339,10 @@ def _blocks(cfg: DictConfig) -> dict[str, Any]:
     missing = [k for k in (*_KEYS, *_BLOCKS) if k not in cfg]
     if missing:
         raise ConfigError(f"the analysis config lacks {missing} (see conf/analyze.yaml)")
-    return {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
-            else cfg[k] for k in (*_KEYS, *_BLOCKS)}  # fmt: skip
+    return {
+        k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+        for k in (*_KEYS, *_BLOCKS)
+    }
 
 
 def _optional(cls: type, blocks: Mapping[str, Any], key: str, **extra: Any) -> Any:

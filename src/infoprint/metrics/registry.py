@@ -278,9 +278,11 @@ def _register_interventional(name: str, score: MetricFunction, description: str)
 
     @functools.wraps(score)
     def metric(
-        dataset: FactorSampler, represent: RepresentationFunction, rng: np.random.Generator,
+        dataset: FactorSampler,
+        represent: RepresentationFunction,
+        rng: np.random.Generator,
         **options: Any,
-    ) -> dict[str, float]:  # fmt: skip
+    ) -> dict[str, float]:
         scores = score(dataset, represent, rng, **options)
         return _prefixed(name, scores["eval_accuracy"], scores)
 

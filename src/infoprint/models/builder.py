@@ -75,8 +75,11 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelSpec:
-        missing = [k for k in ("objective", "net", "likelihood", "optim", "observation_shape")
-                   if k not in values]  # fmt: skip
+        missing = [
+            k
+            for k in ("objective", "net", "likelihood", "optim", "observation_shape")
+            if k not in values
+        ]
         if missing:
             raise ModelSpecError(f"model description lacks {missing}")
         return cls(

@@ -83,8 +83,9 @@ class InfoGANObjective:
         """The non-saturating generator loss −E[log D(G(z, c))]."""
         return F.softplus(-fake).mean()
 
-    def information(self, q: torch.Tensor, codes: Codes, latent_dim: int,
-                    categorical: tuple[int, ...]) -> tuple[torch.Tensor, Logs]:  # fmt: skip
+    def information(
+        self, q: torch.Tensor, codes: Codes, latent_dim: int, categorical: tuple[int, ...]
+    ) -> tuple[torch.Tensor, Logs]:
         """λ-weighted −E[log Q(c | x)] (nats, summed over codes) and its parts to log."""
         mu, logvar = q[:, :latent_dim], q[:, latent_dim : 2 * latent_dim]
         continuous = -gaussian_log_density(codes.continuous, mu, logvar).sum(1).mean()
@@ -134,9 +135,10 @@ class InfoGAN(pl.LightningModule):
         return Codes(
             noise=torch.randn(n, net.noise_dim, device=device),
             continuous=torch.rand(n, net.latent_dim, device=device) * 2 - 1,
-            categorical=torch.stack(categories, 1) if categories else torch.zeros(
-                n, 0, dtype=torch.long, device=device),
-        )  # fmt: skip
+            categorical=torch.stack(categories, 1)
+            if categories
+            else torch.zeros(n, 0, dtype=torch.long, device=device),
+        )
 
     def inputs(self, codes: Codes) -> torch.Tensor:
         """G's input vector: noise, continuous codes, one-hot categorical codes."""
@@ -162,9 +164,10 @@ class InfoGAN(pl.LightningModule):
         codes = Codes(
             noise=z.new_zeros(n, self.net.noise_dim),
             continuous=z,
-            categorical=torch.zeros(n, len(self.net.categorical), dtype=torch.long,
-                                    device=z.device),
-        )  # fmt: skip
+            categorical=torch.zeros(
+                n, len(self.net.categorical), dtype=torch.long, device=z.device
+            ),
+        )
         return self.generate(codes)
 
     def _information(self, q: torch.Tensor, codes: Codes) -> tuple[torch.Tensor, Logs]:

@@ -45,8 +45,12 @@ ELEMENTWISE_OPTIMIZERS = (
 )
 
 
-PRECISIONS = {"32": torch.float32, "32-true": torch.float32, "64": torch.float64,
-              "64-true": torch.float64}  # fmt: skip
+PRECISIONS = {
+    "32": torch.float32,
+    "32-true": torch.float32,
+    "64": torch.float64,
+    "64-true": torch.float64,
+}
 """``trainer.precision`` values a pack trains in (as Lightning's plugins: built in float32,
 converted for 64)."""
 
@@ -93,8 +97,9 @@ class _Loss(nn.Module):
 def check_packable_objective(objective: type) -> None:
     """Raise :class:`PackError` naming why models of ``objective`` cannot be packed."""
     if getattr(objective, "module", "vae") != "vae":
-        raise PackError(f"{objective.__name__} is not a VAE objective; packs train only VAEs: "
-                        f"use pack=1")  # fmt: skip
+        raise PackError(
+            f"{objective.__name__} is not a VAE objective; packs train only VAEs: use pack=1"
+        )
     if issubclass(objective, AdversarialObjective):
         raise PackError(
             f"{objective.__name__} trains a network of its own with its own optimiser "

@@ -276,8 +276,13 @@ def wandb(context: AnalysisContext) -> StepResult:
 def baselines(context: AnalysisContext) -> StepResult:
     """Other similarity measures between runs, against whole-space NMI / VI (Sec. 4.1)."""
     options = context.options.baselines
-    result = compare_baselines(context.fingerprints, options.measures, options.n_samples,
-                               options.seed, context.options.device)  # fmt: skip
+    result = compare_baselines(
+        context.fingerprints,
+        options.measures,
+        options.n_samples,
+        options.seed,
+        context.options.device,
+    )
     tables = [agreement_table(result)] + ([udr_table(result)] if result.udr_scores else [])
     files = {t.name: write_table(t, context.out) for t in tables}
     files["baselines_matrices"] = write_baselines(context.out, result)

@@ -54,9 +54,14 @@ def structure_figure(structure: EnsembleStructure, clustering: Clustering) -> Fi
     ax_reach.tick_params(labelbottom=False)
 
     image = ax_matrix.imshow(
-        matrix, cmap=measure.colours, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest",
+        matrix,
+        cmap=measure.colours,
+        vmin=vmin,
+        vmax=vmax,
+        aspect="auto",
+        interpolation="nearest",
         extent=(-0.5, len(order) - 0.5, len(order) - 0.5, -0.5),
-    )  # fmt: skip
+    )
     ax_matrix.set_xlabel("channel (reachability order)")
     ax_matrix.set_ylabel("channel (reachability order)")
     fig.colorbar(image, cax=ax_bar, label=measure.label)

@@ -38,9 +38,11 @@ class MetricsLog(CSVLogger):
 
     def __init__(self, run_dir: Path, resumed_from: int | None = None) -> None:
         super().__init__(save_dir=run_dir, name=CSV_DIR, version="")
-        self._kept = [] if resumed_from is None else rows_before(
-            Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE, resumed_from
-        )  # fmt: skip
+        self._kept = (
+            []
+            if resumed_from is None
+            else rows_before(Path(self.log_dir) / ExperimentWriter.NAME_METRICS_FILE, resumed_from)
+        )
 
     @property
     @rank_zero_experiment

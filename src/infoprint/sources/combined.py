@@ -28,9 +28,12 @@ class CombinedSource:
         for source in self.sources:
             for fingerprint in source.iter_fingerprints():
                 if fingerprint.run_id in seen:
-                    self.skipped.append(SkippedRun(
-                        str(fingerprint.path), f"run {fingerprint.run_id} read twice; counted once"
-                    ))  # fmt: skip
+                    self.skipped.append(
+                        SkippedRun(
+                            str(fingerprint.path),
+                            f"run {fingerprint.run_id} read twice; counted once",
+                        )
+                    )
                     continue
                 seen.add(fingerprint.run_id)
                 yield fingerprint

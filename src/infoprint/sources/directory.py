@@ -151,9 +151,13 @@ class DirectorySource:
                 )
                 continue
             if fingerprint.run_id in seen:
-                self.skipped.append(SkippedRun(
-                    str(job), f"run {fingerprint.run_id} again (first read from "
-                    f"{seen[fingerprint.run_id]}): a copied job folder; counted once"))  # fmt: skip
+                self.skipped.append(
+                    SkippedRun(
+                        str(job),
+                        f"run {fingerprint.run_id} again (first read from "
+                        f"{seen[fingerprint.run_id]}): a copied job folder; counted once",
+                    )
+                )
                 continue
             seen[fingerprint.run_id] = job
             yield fingerprint

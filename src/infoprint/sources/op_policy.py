@@ -236,8 +236,13 @@ Refused: everything else, notably ``aten::from_file``, ``aten::save``, ``prim::P
 (``aten::set_``, ``aten::as_strided``), and ops of any other namespace (``torch.ops.*``)."""
 
 _SETSTATE = re.compile(rb"\bdef\s+__setstate__\b")
-_PT2_FIXED = {"archive_format", "archive_version", "byteorder", ".data/version",
-              ".data/serialization_id"}  # fmt: skip
+_PT2_FIXED = {
+    "archive_format",
+    "archive_version",
+    "byteorder",
+    ".data/version",
+    ".data/serialization_id",
+}
 _PT2_PATTERNS = (
     re.compile(r"models/[\w.-]+\.json"),
     re.compile(r"data/weights/(model_weights_config\.json|weight_\d+)"),

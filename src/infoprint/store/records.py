@@ -99,9 +99,17 @@ def load_arrays(path: Path, specs: Mapping[str, ArraySpec] | None = None) -> dic
     except RecordError:
         raise
     except (
-        OSError, ValueError, TypeError, KeyError, SyntaxError, EOFError, RuntimeError,
-        NotImplementedError, zipfile.BadZipFile, zipfile.LargeZipFile,
-    ) as err:  # fmt: skip
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        SyntaxError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+    ) as err:
         raise RecordError(f"{path}: unreadable npz ({one_line(err)})") from err
 
 

@@ -157,15 +157,28 @@ class SweepGuard(Callback):
 
 def check_train_config(cfg: DictConfig) -> None:
     """Validate everything train() relies on before any data are loaded."""
-    for key in ("data.dataset", "model", "net", "likelihood", "optim", "trainer", "logger",
-                "fingerprint"):  # fmt: skip
+    for key in (
+        "data.dataset",
+        "model",
+        "net",
+        "likelihood",
+        "optim",
+        "trainer",
+        "logger",
+        "fingerprint",
+    ):
         _require(cfg, key)
     seed = _require(cfg, "seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     check_sweep_name(_require(cfg, "sweep_name"))
-    for key in ("fingerprint.size", "fingerprint.seed", "fingerprint.batch_size",
-                "fingerprint.every_n_steps", "fingerprint.embedding_size"):  # fmt: skip
+    for key in (
+        "fingerprint.size",
+        "fingerprint.seed",
+        "fingerprint.batch_size",
+        "fingerprint.every_n_steps",
+        "fingerprint.embedding_size",
+    ):
         value = _require(cfg, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{key} must be a non-negative integer, got {value!r}")
@@ -232,8 +245,9 @@ def check_pack_config(cfg: DictConfig) -> None:
     jobs = OmegaConf.to_container(cfg.pack_jobs) if cfg.get("pack_jobs") else None
     for key, values in (("pack_seeds", seeds), ("pack_jobs", jobs)):
         if not isinstance(values, list) or not values or not all(map(_is_count, values)):
-            raise ConfigError(f"{key} must be a non-empty list of non-negative integers, "
-                              f"got {values!r}")  # fmt: skip
+            raise ConfigError(
+                f"{key} must be a non-empty list of non-negative integers, got {values!r}"
+            )
         if len(set(values)) != len(values):
             raise ConfigError(f"{key} must not repeat a value, got {values}")
     if len(seeds) != len(jobs):

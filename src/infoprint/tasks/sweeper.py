@@ -40,11 +40,13 @@ def pack_jobs(jobs: Sequence[Sequence[str]], size: int, default_seed: int) -> li
     for rest, members in groups.items():
         for i in range(0, len(members), size):
             nums, seeds = zip(*members[i : i + size], strict=True)
-            packed.append([
-                *rest,
-                f"{SEED_KEY}={seeds[0]}",
-                f"pack_seeds=[{','.join(map(str, seeds))}]",
-                f"pack_jobs=[{','.join(map(str, nums))}]",
-                f"hydra.sweep.subdir=pack-{nums[0]}",
-            ])  # fmt: skip
+            packed.append(
+                [
+                    *rest,
+                    f"{SEED_KEY}={seeds[0]}",
+                    f"pack_seeds=[{','.join(map(str, seeds))}]",
+                    f"pack_jobs=[{','.join(map(str, nums))}]",
+                    f"hydra.sweep.subdir=pack-{nums[0]}",
+                ]
+            )
     return packed

@@ -194,8 +194,9 @@ def _start(cfg: DictConfig, run_dir: RunDirectory, attempt: Attempt) -> dict[str
         previous = run_dir.read_meta()
         run_dir.check_same_run(identity, previous, run_dir.run_file)
         run_dir.drop_hydra_record()  # the folder keeps the record of the run it holds
-        log.info("job %s is finished (run %s); skipped (rerun=skip)", run_dir.path,
-                 previous["run_id"])  # fmt: skip
+        log.info(
+            "job %s is finished (run %s); skipped (rerun=skip)", run_dir.path, previous["run_id"]
+        )
         return {"run_id": previous["run_id"], "output_dir": str(run_dir.path), "status": "skipped"}
     resumed_from = None
     if attempt.checkpoint is not None:
