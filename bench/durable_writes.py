@@ -5,10 +5,11 @@ file, fsync, rename, fsync of the folder; ``docs/architecture.md`` §3). This wr
 files one demo run writes (its ``last.ckpt``, of the demo's model, every 1,000 steps and at
 the end; ``fingerprint.npz`` and ``run.json``, validated first as ``Fingerprint.save``
 does; the metrics' ``run.json`` rewrite) and its share of the demo analysis's files, both
-ways, interleaved over ``--repeats`` rounds in this process, and prints the difference per run and as a share of the demo's wall time (``--demo-seconds``:
-``make demo``'s 344 s for 8 runs and their analysis). The bounded reads (run.json and
-fingerprint.npz checked from their headers before any array is read) are timed against a
-bare ``np.load`` / ``json.load`` the same way. Run on a quiet machine: the load is printed.
+ways, interleaved over ``--repeats`` rounds in this process, and prints the difference per
+run and as a share of the demo's wall time (``--demo-seconds``: ``make demo``'s 344 s for
+8 runs and their analysis). The bounded reads (run.json and fingerprint.npz checked from
+their headers before any array is read) are timed against a bare ``np.load`` /
+``json.load`` the same way. Run on a quiet machine: the load is printed.
 
     python bench/durable_writes.py [--repeats 5] [--demo-seconds 344]
 """
