@@ -34,6 +34,7 @@ from .measures import (
     compare,
     information,
     nmi_from_bits,
+    nmi_from_mutual,
     self_joint_information,
     vi_from_bits,
 )
@@ -43,7 +44,7 @@ from .montecarlo import (
     montecarlo_compare,
     montecarlo_information,
 )
-from .pairwise import pairwise_joint_information
+from .pairwise import PairwiseInformation, pairwise_information, pairwise_joint_information
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -60,6 +61,7 @@ __all__ = [
     "GaussianSpaces",
     "MonteCarloComparison",
     "MonteCarloInformation",
+    "PairwiseInformation",
     "PairwisePlan",
     "adjacent_distances",
     "bhattacharyya_coefficient",
@@ -71,6 +73,8 @@ __all__ = [
     "montecarlo_compare",
     "montecarlo_information",
     "nmi_from_bits",
+    "nmi_from_mutual",
+    "pairwise_information",
     "pairwise_joint_information",
     "plan_pairwise",
     "resolve_device",

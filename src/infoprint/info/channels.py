@@ -47,8 +47,10 @@ __all__ = [
 
 ArrayLike = Tensor | np.ndarray
 
-CPU_BLOCK_ELEMS = 2**20
-"""Elements per block when building coefficient rows on the CPU (4 MiB in float32)."""
+CPU_BLOCK_ELEMS = 2**17
+"""Elements per block when building coefficient rows on the CPU (512 KiB in float32): the
+block and its scratch stay in a core's L2 cache through the ~10 elementwise passes of the
+build (on a CPU with 2 MiB of L2 per core, blocks of 2**20 elements built ~25 % slower)."""
 
 
 @runtime_checkable
@@ -155,7 +157,7 @@ class GaussianChannels(_Cached):
     product form sqrt(2 σ_i σ_j / (v_i + v_j)) exp(−Δμ² / (4 (v_i + v_j))). Variances are
     formed as exp(logvar): in float32 keep |logvar| below ~80 (else use float64).
 
-    On the CPU a small scratch block (≤ 4 MiB in float32) is kept per calling thread
+    On the CPU a small scratch block (≤ 512 KiB in float32) is kept per calling thread
     between calls and reused.
     """
 

@@ -18,14 +18,18 @@ module owns, for all of them:
 Memory accounting. ``memory_budget`` bounds everything a pass allocates that grows with
 its inputs:
 
-* pairwise joint information (:func:`plan_pairwise`): the ``M × L`` accumulator (which
-  becomes the result) and, for each of the W workers, one row-summed tile (``tile × L``),
-  the reused coefficient buffers of both sets for a chunk of probe rows (``rows × M × N``
-  and ``rows × L × N``), the scratch used to build them (:func:`build_elems`: on the CPU
-  one cache-sized block, at most 4 MiB in float32, kept per thread by the channel set
-  between calls; on a GPU a second full buffer; a set without ``supports_out`` counts
-  ``coefficient_buffers`` full buffers instead) and the reused GEMM output and row-product
-  buffers (about ``2 × rows × tile × L``);
+* pairwise joint information (:func:`plan_pairwise`): the float64 ``M × L`` and
+  per-channel sums and, for each of the W workers, the reused coefficient buffers of both
+  sets for a chunk of probe rows (``rows × M × N`` and ``rows × L × N``), the scratch used
+  to build them (:func:`build_elems`: on the CPU one cache-sized block, at most 512 KiB in
+  float32, kept per thread by the channel set between calls; on a GPU a second full
+  buffer; a set without ``supports_out`` counts ``coefficient_buffers`` full buffers
+  instead), the reused GEMM output (``rows × tile × L``, padded to whole row groups), the
+  row groups' sums (``groups × tile × L``) and their float64 sum (``tile × L``), the row
+  statistics of both sets and their temporaries (``6 × rows × (M + L)``); for float32
+  chunks of fewer than 16 rows an ``M × L`` float32 stage (see
+  :attr:`PairwisePlan.staged`); after the workers, the ``M × L`` result in the
+  computation dtype;
 * information (:func:`plan_information`): one accumulator per power and, per worker, the
   coefficient rows of a chunk and their ``rows × M`` row sums;
 * fusion (:func:`plan_fusion`): the members' dense ``N × M × N`` coefficients when they fit
@@ -76,6 +80,7 @@ from .channels import CPU_BLOCK_ELEMS, ChannelSet
 __all__ = [
     "CPU_CHUNK_BYTES",
     "DEFAULT_MEMORY_BUDGET",
+    "ROW_GROUP_FLOAT32",
     "CoefficientRows",
     "FusionPlan",
     "PairwisePlan",
@@ -219,7 +224,7 @@ class PairwisePlan:
     rows_per_chunk: int
     tile: int
     row_group: int
-    """Rows whose G values are multiplied before one log2 (exact bound: G <= N)."""
+    """Rows summed in the computation dtype before their sum joins the float64 one."""
     workers: int
     """CPU worker threads, each with its own chunk buffers (1 on a GPU)."""
     working_bytes: int
@@ -234,21 +239,30 @@ class PairwisePlan:
         """Groups of ``row_group`` rows in a full chunk (the last one padded)."""
         return -(-self.rows_per_chunk // self.row_group)
 
+    @property
+    def staged(self) -> bool:
+        """float32 chunks of fewer rows than a row group: their sums are staged in an
+        ``M × L`` float32 tensor and moved into the float64 sums once per row group."""
+        return _staged(self.rows_per_chunk, self.itemsize)
+
+
+ROW_GROUP_FLOAT32 = 16
+"""Probe rows whose float32 terms are summed in float32 before joining a float64 sum:
+the relative rounding of a sum of k terms grows with k (at most ~k/2 ulp)."""
+
+
+def _row_group(rows: int, itemsize: int) -> int:
+    return min(rows, ROW_GROUP_FLOAT32) if itemsize <= 4 else rows
+
+
+def _staged(rows: int, itemsize: int) -> bool:
+    return itemsize <= 4 and rows < ROW_GROUP_FLOAT32
+
 
 def _default_tile(n_a: int) -> int:
     # About 8 row blocks: self mode then multiplies ~56 % of the M² products while every
     # GEMM stays large enough to run near peak speed.
     return max(1, min(n_a, max(64, min(1024, math.ceil(n_a / 8)))))
-
-
-def _row_group(n_points: int, itemsize: int) -> int:
-    """How many probe rows' G values can be multiplied before the log without overflow.
-
-    1 <= G_i[a, b] <= N, so a product of k rows is at most N^k; k is kept below the
-    dtype's range (float32: N^k < 3e38) and at most 16. One log2 per k rows replaces k.
-    """
-    log_max = math.log(3.0e38 if itemsize <= 4 else 1.0e307)
-    return max(1, min(16, int(log_max / math.log(max(n_points, 2))) - 1))
 
 
 def plan_pairwise(
@@ -276,19 +290,24 @@ def plan_pairwise(
     """
     nb = n_a if n_b is None else n_b
     t = _default_tile(n_a) if tile is None else max(1, min(int(tile), n_a))
-    k = _row_group(n_points, itemsize)
 
     def working(rows: int) -> int:
-        # the accumulator, then per worker: row-summed tile, reused GEMM output and product
-        # buffers, coefficient rows (the blockwise symmetrising step at the end needs 3
-        # tile x tile temporaries, less than the freed buffers)
-        kk = min(k, rows)
-        groups = -(-rows // kk)
-        per_worker = t * nb + (groups * kk + groups) * t * nb
+        # float64 sums (M x L, and per channel), then per worker: reused GEMM output padded
+        # to whole row groups, the groups' sums (and their float64 sum), the row statistics
+        # of both sets and their temporaries, coefficient rows; after the workers, the
+        # result in the computation dtype (the blockwise symmetrising step needs 3 tile x
+        # tile temporaries, less than the freed buffers)
+        k = _row_group(rows, itemsize)
+        groups = -(-rows // k)
+        per_worker = (groups * k + groups) * t * nb + 6 * rows * (n_a + nb)
         per_worker += build_elems(rows, n_a, n_points, buffers_a, scratch_elems)
         if n_b is not None:
             per_worker += build_elems(rows, nb, n_points, buffers_b, scratch_elems)
-        return (n_a * nb + workers * per_worker) * itemsize
+        per_worker_bytes = per_worker * itemsize + t * nb * _F64_BYTES  # + float64 tile sum
+        wide = (n_a * nb + 2 * (n_a + nb)) * _F64_BYTES
+        stage = n_a * nb * itemsize if _staged(rows, itemsize) else 0
+        result = n_a * nb * itemsize if itemsize < _F64_BYTES else 0
+        return wide + max(stage + workers * per_worker_bytes, stage + t * nb * _F64_BYTES, result)
 
     upper = row_cap(n_points, max(n_a, nb) * n_points * itemsize, max_chunk_bytes)
     what = f"{n_a} x {nb} channels on {n_points} probe points"
@@ -301,7 +320,7 @@ def plan_pairwise(
         itemsize=itemsize,
         rows_per_chunk=rows,
         tile=t,
-        row_group=min(k, rows),
+        row_group=_row_group(rows, itemsize),
         workers=workers,
         working_bytes=working(rows),
     )

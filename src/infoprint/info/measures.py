@@ -12,12 +12,17 @@ docs/architecture.md §5:
 
 The NMI denominator uses I(U;U') = 2 I_U − I_UU', the information shared by two reads of
 U. When a channel carries (almost) no information this is ~0 and the ratio is undefined;
-NMI is then defined as 0 (see :func:`nmi_from_bits`).
+NMI is then defined as 0 (see :func:`nmi_from_mutual`).
+
+:func:`compare` takes NMI's and VI's terms I(U;V) = I_U + I_V − I_UV and I(U;U') straight
+from the pairwise pass (:func:`~infoprint.info.pairwise.pairwise_information`), which
+computes them from centred coefficient rows to the dtype's relative precision: for a
+channel just above 0.01 bits I(U;U') is ~1e-4 bits, and forming it as 2 I_U − I_UU' from
+float32 values near log2 N would cost ~1e-2 of its NMI.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from functools import partial
@@ -41,13 +46,14 @@ from .engine import (
     prepare,
     single_threaded_ops,
 )
-from .pairwise import pairwise_joint_information
+from .pairwise import pairwise_information
 
 __all__ = [
     "Comparison",
     "compare",
     "information",
     "nmi_from_bits",
+    "nmi_from_mutual",
     "self_joint_information",
     "vi_from_bits",
 ]
@@ -100,7 +106,8 @@ def information_powers(
     """``information(channels, copies=p)`` for every p in ``powers`` (ascending), one pass.
 
     One engine pass over chunks of probe rows (docs/architecture.md §6), planned by
-    :func:`~infoprint.info.engine.plan_information`.
+    :func:`~infoprint.info.engine.plan_information`. Sums ``log2`` of the row means in
+    float64, so the result keeps the dtype's relative precision rather than log2 N's.
     """
     channels = as_channel_set(channels)
     itemsize = checked_itemsize(dtype)
@@ -118,7 +125,7 @@ def information_powers(
         scratch_elems=cpu_scratch(dev),
         workers=n_workers,
     )
-    accs = [torch.zeros(m, device=dev, dtype=dtype) for _ in powers]
+    accs = [torch.zeros(m, device=dev, dtype=torch.float64) for _ in powers]
     lock = threading.Lock()
 
     def work(coefficient_rows: CoefficientRows, rows: slice) -> None:
@@ -128,7 +135,8 @@ def information_powers(
             if p != prev:
                 c.pow_(p / prev)  # C^p, in place
                 prev = p
-            part = c.sum(-1).log2_().sum(0)  # [B, M] -> [M]: small
+            # log2 of the row means (not of sums near N), summed in float64: [B, M] -> [M]
+            part = c.sum(-1).to(torch.float64).mul_(1.0 / n).log2_().sum(0)
             with lock:
                 acc.add_(part)
 
@@ -136,7 +144,7 @@ def information_powers(
         prepare(channels, dev, dtype)
         make_rows = partial(CoefficientRows, channels, rows_per_chunk, dev, dtype)
         for_each_chunk(n, rows_per_chunk, n_workers, make_rows, work)
-    return [acc.div_(-n).add_(math.log2(n)).cpu() for acc in accs]
+    return [acc.div_(-n).to(dtype).cpu() for acc in accs]
 
 
 def self_joint_information(channels: ChannelSet, **kwargs: object) -> Tensor:
@@ -155,9 +163,24 @@ def nmi_from_bits(
 ) -> Tensor:
     """NMI(U, V) = (I_U + I_V − I_UV) / sqrt((2 I_U − I_UU')(2 I_V − I_VV')), ``[M, L]``.
 
-    Murphy, Dillavou & Bassett (TMLR 2025), Sec. 3. Where either 2 I_U − I_UU' or
-    2 I_V − I_VV' is ≤ ``min_bits`` (a channel carrying ~0 bits; also guards against
-    negative values from rounding) NMI is defined as 0.
+    Murphy, Dillavou & Bassett (TMLR 2025), Sec. 3: :func:`nmi_from_mutual` of
+    I(U;V) = I_U + I_V − I_UV, I(U;U') = 2 I_U − I_UU' and I(V;V') = 2 I_V − I_VV'. These
+    differences inherit the inputs' absolute rounding (in float32 ~1e-6 bits near log2 N);
+    :func:`compare` takes them from the pairwise pass directly instead.
+    """
+    mutual = info_a[:, None] + info_b[None, :] - joint
+    return nmi_from_mutual(mutual, 2.0 * info_a - self_a, 2.0 * info_b - self_b, min_bits=min_bits)
+
+
+def nmi_from_mutual(
+    mutual: Tensor, shared_a: Tensor, shared_b: Tensor, *, min_bits: float = NMI_MIN_BITS
+) -> Tensor:
+    """NMI(U, V) = I(U;V) / sqrt(I(U;U') I(V;V')), ``[M, L]``, from ``mutual [M, L]``,
+    ``shared_a [M]`` = I(U;U') = 2 I_U − I_UU' and ``shared_b [L]`` = I(V;V').
+
+    Murphy, Dillavou & Bassett (TMLR 2025), Sec. 3. Where either I(U;U') or I(V;V') is
+    ≤ ``min_bits`` (a channel carrying ~0 bits; also guards against negative values from
+    rounding) NMI is defined as 0.
 
     Values are not clipped. For discrete channels NMI = I(F;G)/sqrt(H(F) H(G)) lies in
     [0, 1] exactly, but with the Bhattacharyya estimates of Gaussian channels it can leave
@@ -165,12 +188,9 @@ def nmi_from_bits(
     slightly negative when the information sits in the variances only). VI ≥ 0 always
     holds (Cauchy–Schwarz on every probe row).
     """
-    ua = 2.0 * info_a - self_a  # I(U;U'), [M]
-    ub = 2.0 * info_b - self_b  # [L]
-    num = info_a[:, None] + info_b[None, :] - joint
-    ok = (ua[:, None] > min_bits) & (ub[None, :] > min_bits)
-    den = torch.where(ok, ua[:, None] * ub[None, :], torch.ones_like(num))
-    return torch.where(ok, num / den.sqrt(), torch.zeros_like(num))
+    ok = (shared_a[:, None] > min_bits) & (shared_b[None, :] > min_bits)
+    den = torch.where(ok, shared_a[:, None] * shared_b[None, :], torch.ones_like(mutual))
+    return torch.where(ok, mutual / den.sqrt(), torch.zeros_like(mutual))
 
 
 def vi_from_bits(self_a: Tensor, self_b: Tensor, joint: Tensor) -> Tensor:
@@ -223,27 +243,29 @@ def compare(
     """Information, joint information, NMI and VI of every channel of A with every one of B.
 
     Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
-    ``b=None`` compares A with itself (one symmetric pairwise pass). ``device``, ``dtype``,
-    ``memory_budget`` and ``workers`` as in
-    :func:`~infoprint.info.pairwise.pairwise_joint_information`; ``min_bits`` as in
-    :func:`nmi_from_bits`. Returns float64 CPU tensors.
+    ``b=None`` compares A with itself (one symmetric pairwise pass), else one pass over
+    both sets (:func:`~infoprint.info.pairwise.pairwise_information`); NMI and VI are
+    formed from its I(U;V) and I(U;U') directly. ``device``, ``dtype``, ``memory_budget``
+    and ``workers`` as in :func:`~infoprint.info.pairwise.pairwise_joint_information`;
+    ``min_bits`` as in :func:`nmi_from_mutual`. Returns float64 CPU tensors.
     """
     a = as_channel_set(a)
     if b is not None:
         b = as_channel_set(b)
         check_same_probe_set(a, b)
-    opts = dict(
-        device=resolve_device(device), dtype=dtype, memory_budget=memory_budget, workers=workers
+    bits = pairwise_information(
+        a,
+        b,
+        device=resolve_device(device),
+        dtype=dtype,
+        memory_budget=memory_budget,
+        workers=workers,
     )
-    joint = pairwise_joint_information(a, b, **opts)
-    if b is None:
-        (info_a,) = information_powers(a, (1,), **opts)
-        self_a = torch.diagonal(joint).clone()
-        info_b, self_b = info_a, self_a
-    else:
-        info_a, self_a = information_powers(a, (1, 2), **opts)
-        info_b, self_b = information_powers(b, (1, 2), **opts)
-    f = [t.to(torch.float64) for t in (info_a, info_b, self_a, self_b, joint)]
-    nmi = nmi_from_bits(*f, min_bits=min_bits)
-    vi = vi_from_bits(f[2], f[3], f[4])
-    return Comparison(f[0], f[1], f[2], f[3], f[4], nmi, vi)
+    info_a, info_b, ua, ub, mutual = (
+        t.to(torch.float64)
+        for t in (bits.information_a, bits.information_b, bits.shared_a, bits.shared_b, bits.mutual)
+    )
+    joint = info_a[:, None] + info_b[None, :] - mutual
+    nmi = nmi_from_mutual(mutual, ua, ub, min_bits=min_bits)
+    vi = ua[:, None] + ub[None, :] - 2.0 * mutual  # = 2 I_UV − I_UU' − I_VV'
+    return Comparison(info_a, info_b, 2.0 * info_a - ua, 2.0 * info_b - ub, joint, nmi, vi)

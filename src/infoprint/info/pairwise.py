@@ -1,25 +1,40 @@
-"""Pairwise joint information of channel sets by batched GEMM over probe rows.
+"""Pairwise mutual and joint information of channel sets by batched GEMM over probe rows.
 
 Murphy, Dillavou & Bassett, "Comparing the information content of probabilistic
-representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3 (Eq. for I(U;V) through the
-Bhattacharyya coefficient matrices), in the GEMM form of docs/architecture.md §5:
+representation spaces", TMLR 2025 (arXiv 2405.21042), Sec. 3 (I(U;V) through the
+Bhattacharyya coefficient matrices), in the centred GEMM form of docs/architecture.md §5.
+With s_ab(i) = Σ_j C_a[i, j] C_b[i, j], the row means m_a(i) = (1/N) Σ_j C_a[i, j], a
+centre c_a(i) = m_a(i) where m_a(i) > 1/2 and 0 elsewhere (u_a(i) = 1 there, else 0), and
 
-    s_ab(i) = Σ_j C_a[i, j] C_b[i, j] = (T_i T_iᵀ)[a, b],     T[i, a, j] = C_a[i, j],
-    I_ab    = −(1/N) Σ_i log2(s_ab(i) / N) = log2 N − (1/N) Σ_i log2 s_ab(i).
+    Q[i, a, j] = (C_a[i, j] − c_a(i)) / (√N m_a(i)),   x_ab(i) = (Q_i Q_iᵀ)[a, b] − u_a(i) u_b(i),
 
-For a = b this is I(UU') (coefficients C∘C). The probe rows i are processed in chunks
-whose size follows from ``memory_budget``; within a chunk the channel axis is cut into
-tiles and, in self mode, only the tiles on or above the diagonal are multiplied
-(``G = T[:, tile] @ T[:, tile_start:]ᵀ``), so about half of the M² products are skipped.
-No Python loop runs over pairs; the only Python loops are over row chunks and channel
-tiles. Since 1 ≤ s_ab(i) ≤ N, the values of up to k rows (N^k within the dtype's range,
-k ≤ 16) are multiplied before a single log2, and row sums are GEMVs with a row of ones.
+1 + x_ab(i) = N s_ab(i) / (s_a(i) s_b(i)) exactly (Σ_j Q[i, a, j] is 0 or √N), so that
+
+    I_U       = −(1/N) Σ_i log2 m_a(i),
+    I(U;V)    = I_U + I_V − I_UV = (1/N) Σ_i log2(1 + x_ab(i)),
+    I(U;U')   = 2 I_U − I_UU'    = (1/N) Σ_i log2(1 + x_aa(i)),
+    I_UV      = I_U + I_V − I(U;V).
+
+The GEMM thus yields the small differences that NMI and VI are made of directly, each to
+the dtype's relative precision, rather than as differences of joint informations near
+log2 N (in float32 these lose ~1e-6 bits, a relative error of 1e-2 in the NMI of channels
+just above 0.01 bits, whose I(U;U') is ~1e-4 bits). Centring is what removes the
+cancellation for such blurred rows (C ≈ 1 everywhere); rows of informative channels
+(m(i) ≤ 1/2, most C_ij near 0) stay uncentred, so that their products do not pick up N
+small rounded terms. The logs are summed over groups of at most 16 rows in the
+computation dtype and over the groups in float64.
+
+The probe rows i are processed in chunks whose size follows from ``memory_budget``;
+within a chunk the channel axis is cut into tiles and, in self mode, only the tiles on or
+above the diagonal are multiplied (``G = Q[:, tile] @ Q[:, tile_start:]ᵀ``), so about half
+of the M² products are skipped. No Python loop runs over pairs; the only Python loops are
+over row chunks and channel tiles. Row sums are GEMVs with a row of ones.
 
 On the CPU the row chunks are processed by W worker threads (default: torch's thread
 count) with single-threaded ops and their own buffers, which keeps the engine fast on a
-machine shared with other processes. The plan (rows per chunk, tile, row groups), the
-reused buffers, the workers and the memory accounting are the engine's:
-:mod:`infoprint.info.engine`, docs/architecture.md §6.
+machine shared with other processes. The plan (rows per chunk, tile), the reused buffers,
+the workers and the memory accounting are the engine's: :mod:`infoprint.info.engine`,
+docs/architecture.md §6.
 """
 
 from __future__ import annotations
@@ -27,6 +42,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -36,6 +52,7 @@ from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
+    ROW_GROUP_FLOAT32,
     CoefficientRows,
     PairwisePlan,
     Progress,
@@ -53,7 +70,41 @@ from .engine import (
     single_threaded_ops,
 )
 
-__all__ = ["pairwise_joint_information"]
+__all__ = ["PairwiseInformation", "pairwise_information", "pairwise_joint_information"]
+
+_F64 = torch.float64
+
+
+@dataclass
+class PairwiseInformation:
+    """What one pairwise pass yields for channel sets A (M channels) and B (L), in bits.
+
+    Attributes:
+        information_a: ``[M]`` I(U), float64.
+        information_b: ``[L]`` I(V), float64 (self mode: ``information_a``).
+        shared_a: ``[M]`` I(U;U') = 2 I_U − I_UU', float64 (self mode: ``mutual``'s
+            diagonal).
+        shared_b: ``[L]`` I(V;V'), float64.
+        mutual: ``[M, L]`` I(U;V) = I_U + I_V − I_UV, float64 (self mode: symmetric).
+    """
+
+    information_a: Tensor
+    information_b: Tensor
+    shared_a: Tensor
+    shared_b: Tensor
+    mutual: Tensor
+
+    def joint_(self, dtype: torch.dtype, block: int = 64) -> Tensor:
+        """I_UV = I_U + I_V − I(U;V), ``[M, L]`` in ``dtype``; overwrites ``mutual``.
+
+        Formed ``block`` rows at a time as (I_U + I_V) − I(U;V), so a symmetric ``mutual``
+        gives a symmetric result.
+        """
+        out, ia, ib = self.mutual, self.information_a, self.information_b
+        for p0 in range(0, out.shape[0], block):
+            rows = out[p0 : p0 + block]
+            torch.sub(ia[p0 : p0 + block, None] + ib[None, :], rows, out=rows)
+        return out.to(dtype)
 
 
 def pairwise_joint_information(
@@ -70,7 +121,8 @@ def pairwise_joint_information(
     """Joint information I(U_a V_b) in bits for all pairs of channels, by batched GEMM.
 
     Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md
-    §5: ``I_ab = −(1/N) Σ_i log2((1/N) Σ_j C_a[i, j] C_b[i, j])``.
+    §5: ``I_ab = −(1/N) Σ_i log2((1/N) Σ_j C_a[i, j] C_b[i, j])``, evaluated as
+    I_U + I_V − I(U;V) (see :func:`pairwise_information`).
 
     Args:
         a: channel set with M channels.
@@ -88,6 +140,38 @@ def pairwise_joint_information(
     Returns:
         Self mode: symmetric ``[M, M]`` tensor whose diagonal is I(UU') (i.e. C∘C).
         Cross mode: ``[M, L]`` tensor. On the CPU, in ``dtype``.
+    """
+    return pairwise_information(
+        a,
+        b,
+        device=device,
+        dtype=dtype,
+        memory_budget=memory_budget,
+        progress=progress,
+        tile=tile,
+        workers=workers,
+    ).joint_(dtype)
+
+
+def pairwise_information(
+    a: ChannelSet,
+    b: ChannelSet | None = None,
+    *,
+    device: DeviceLike = "auto",
+    dtype: torch.dtype = torch.float32,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    progress: bool | ProgressCallback = False,
+    tile: int | None = None,
+    workers: int | None = None,
+) -> PairwiseInformation:
+    """I(U), I(U;U') and the mutual information I(U;V) of all pairs, in one GEMM pass.
+
+    Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3, in the centred GEMM
+    form of docs/architecture.md §5 (module docstring): I(U;V) = (1/N) Σ_i log2(1 + x_ab(i))
+    with x_ab(i) = N s_ab(i) / (s_a(i) s_b(i)) − 1 from centred coefficient rows, so the
+    small differences NMI and VI are made of keep the dtype's relative precision. Arguments
+    as in :func:`pairwise_joint_information`. Returns CPU tensors (see
+    :class:`PairwiseInformation`).
     """
     a = as_channel_set(a)
     if b is not None:
@@ -111,6 +195,80 @@ def pairwise_joint_information(
     return _run_pairwise(a, b, plan, dev, dtype, progress)
 
 
+class _Sums:
+    """The pass's float64 sums: Σ_i ln(1 + x_ab(i)) ``[M, L]`` and per channel Σ_i ln m(i)
+    and (cross mode) Σ_i ln(1 + x_aa(i)).
+
+    When a chunk has fewer rows than a row group (on the CPU, a few rows), the chunks'
+    float32 sums are first added into a float32 stage and moved into the float64 sums
+    after every :data:`~infoprint.info.engine.ROW_GROUP_FLOAT32` rows: one float64 pass
+    per row group, not per chunk.
+    """
+
+    def __init__(self, plan: PairwisePlan, dev: torch.device, dtype: torch.dtype) -> None:
+        self.lock = threading.Lock()
+        self.plan = plan
+        self.mutual = torch.zeros(plan.n_a, plan.n_b, device=dev, dtype=_F64)
+        self.stage = torch.zeros_like(self.mutual, dtype=dtype) if plan.staged else None
+        self.staged_rows = 0
+        self.log_mean_a = torch.zeros(plan.n_a, device=dev, dtype=_F64)
+        self.log_mean_b = torch.zeros(plan.n_b, device=dev, dtype=_F64)
+        self.shared_a = torch.zeros(plan.n_a, device=dev, dtype=_F64)
+        self.shared_b = torch.zeros(plan.n_b, device=dev, dtype=_F64)
+
+    def add(self, a_tile: slice, b_start: int, parts: Tensor, wide: Tensor) -> None:
+        """Add a tile's row-group sums ``parts [groups, w, wb]``; ``wide`` is float64 scratch
+        of at least ``tile × L`` elements."""
+        if self.stage is not None:
+            with self.lock:
+                self.stage[a_tile, b_start:].add_(parts[0])
+            return
+        part = wide[: parts[0].numel()].view(parts.shape[1:])
+        if parts.shape[0] == 1:
+            part.copy_(parts[0])
+        else:
+            torch.sum(parts, 0, dtype=_F64, out=part)
+        with self.lock:
+            self.mutual[a_tile, b_start:].add_(part)
+
+    def chunk_done(self, rows: int, wide: Tensor) -> None:
+        """Count a finished chunk's rows; move the stage into the float64 sums when it holds
+        a row group."""
+        if self.stage is None:
+            return
+        with self.lock:
+            self.staged_rows += rows
+            if self.staged_rows >= ROW_GROUP_FLOAT32:
+                self._flush(wide)
+
+    def _flush(self, wide: Tensor) -> None:
+        """Stage → float64 sums, ``tile`` rows at a time through ``wide`` (hold the lock)."""
+        assert self.stage is not None
+        t = self.plan.tile
+        for p0 in range(0, self.plan.n_a, t):
+            block = self.stage[p0 : p0 + t]
+            self.mutual[p0 : p0 + t].add_(wide[: block.numel()].view(block.shape).copy_(block))
+            block.zero_()
+        self.staged_rows = 0
+
+    def finish(self, n: int, self_mode: bool, tile: int) -> PairwiseInformation:
+        """Divide by N and convert to bits (natural logs → log2); mirror in self mode."""
+        if self.stage is not None:
+            self._flush(self.mutual.new_empty(tile * self.plan.n_b))
+            self.stage = None
+        to_bits = 1.0 / (n * math.log(2.0))
+        mutual = self.mutual.mul_(to_bits)
+        info_a = self.log_mean_a.mul_(-to_bits).cpu()
+        if self_mode:
+            _symmetrize_from_upper_(mutual, tile)
+            mutual = mutual.cpu()
+            shared = torch.diagonal(mutual).clone()
+            return PairwiseInformation(info_a, info_a, shared, shared, mutual)
+        info_b = self.log_mean_b.mul_(-to_bits).cpu()
+        shared_a, shared_b = (s.mul_(to_bits).cpu() for s in (self.shared_a, self.shared_b))
+        return PairwiseInformation(info_a, info_b, shared_a, shared_b, mutual.cpu())
+
+
 def _run_pairwise(
     a: ChannelSet,
     b: ChannelSet | None,
@@ -118,16 +276,15 @@ def _run_pairwise(
     dev: torch.device,
     dtype: torch.dtype,
     progress: bool | ProgressCallback,
-) -> Tensor:
-    """Sum log2 s_ab(i) over all probe rows chunk by chunk, then I_ab (self mode: mirrored)."""
+) -> PairwiseInformation:
+    """Accumulate the sums over all probe rows chunk by chunk, then convert to bits."""
     n = plan.n_points
-    acc = torch.zeros(plan.n_a, plan.n_b, device=dev, dtype=dtype)
-    lock = threading.Lock()
+    sums = _Sums(plan, dev, dtype)
 
     def work(ws: _Workspace, rows: slice) -> None:
-        for (a_tile, b_start), sums in _tile_log_sums(ws, plan, rows):
-            with lock:
-                acc[a_tile, b_start:].add_(sums)
+        for (a_tile, b_start), parts in _tile_log_sums(ws, plan, rows, sums):
+            sums.add(a_tile, b_start, parts, ws.wide.flat)
+        sums.chunk_done(rows.stop - rows.start, ws.wide.flat)
 
     with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
         for cs in (a, b):
@@ -136,19 +293,17 @@ def _run_pairwise(
         make_workspace = partial(_Workspace, a, b, plan, dev, dtype)
         report = Progress(progress, n, "pairwise joint information")
         for_each_chunk(n, plan.rows_per_chunk, plan.workers, make_workspace, work, report)
-        out = acc.div_(-n).add_(math.log2(n))
-        if b is None:
-            _symmetrize_from_upper_(out, plan.tile)
-    return out.cpu()
+        return sums.finish(n, plan.self_mode, plan.tile)
 
 
 class _Workspace:
     """One worker's buffers, allocated once and reused by all its chunks (docs §6).
 
     The coefficient rows of both sets, the tile products G (padded to whole row groups),
-    the products of ``row_group`` rows, their sums over rows, and a row of ones: sums over
-    rows are GEMVs with it, since torch.sum over the leading dimension takes a slow
-    (cascade) path on the CPU, up to 100x slower.
+    the sums of each row group and their float64 sum, per row and channel of both sets the
+    row mean m(i) and the 0/1 flag u(i) of rows left uncentred, and rows of ones: sums
+    over rows are (batched) GEMVs with them, since torch.sum over the leading dimension
+    takes a slow (cascade) path on the CPU, up to 100x slower.
     """
 
     def __init__(
@@ -159,52 +314,99 @@ class _Workspace:
         dev: torch.device,
         dtype: torch.dtype,
     ) -> None:
-        rpc, groups, tile_elems = plan.rows_per_chunk, plan.row_groups, plan.tile * plan.n_b
+        rpc, groups, k = plan.rows_per_chunk, plan.row_groups, plan.row_group
+        tile_elems = plan.tile * plan.n_b
         self.rows_a = CoefficientRows(a, rpc, dev, dtype)
         self.rows_b = None if b is None else CoefficientRows(b, rpc, dev, dtype)
-        self.g = ReusedBuffer(groups * plan.row_group * tile_elems, dev, dtype)
-        self.products = ReusedBuffer(groups * tile_elems, dev, dtype)
-        self.sums = ReusedBuffer(tile_elems, dev, dtype)
-        self.ones = torch.ones(1, groups, device=dev, dtype=dtype)
+        self.g = ReusedBuffer(groups * k * tile_elems, dev, dtype)
+        self.sums = ReusedBuffer(groups * tile_elems, dev, dtype)
+        self.wide = ReusedBuffer(tile_elems, dev, _F64)
+        self.row_a = ReusedBuffer(2 * rpc * plan.n_a, dev, dtype)
+        self.row_b = None if b is None else ReusedBuffer(2 * rpc * plan.n_b, dev, dtype)
+        self.ones = torch.ones(groups, 1, k, device=dev, dtype=dtype)
+
+
+def _scaled_rows_(
+    t: Tensor, stats: Tensor, log_mean: Tensor, shared: Tensor | None, lock: threading.Lock
+) -> Tensor:
+    """Turn coefficient rows ``t [B, M, N]`` into Q = (C − c(i)) / (√N m(i)) in place.
+
+    c(i) = m(i) (centred) where m(i) > 1/2, else 0; the second is exact too and keeps
+    rows of informative channels (few C_ij away from 0) free of N small terms. Returns the
+    flags u(i) ``[B, M]`` (1 where uncentred): x_ab(i) = (Q_a · Q_b)(i) − u_a(i) u_b(i).
+    ``stats [2, B, M]`` holds N m(i), then the flags. Adds Σ_rows ln m(i) to ``log_mean``
+    and, unless ``shared`` is ``None``, Σ_rows ln(1 + x_aa(i)) to ``shared`` (float64).
+    """
+    n = t.shape[-1]
+    s, u = stats[0], stats[1]
+    torch.sum(t, -1, out=s)  # s(i) = N m(i) >= 1 since C_ii = 1
+    log_part = s.to(_F64, copy=True).mul_(1.0 / n).log_().sum(0)
+    torch.le(s, 0.5 * n, out=u)  # 1.0 where left uncentred
+    if t.device.type != "cpu" or not bool(u.all()):  # (on the CPU, skip a pass of zeros)
+        t.sub_(torch.addcmul(s, s, u, value=-1.0)[..., None], alpha=1.0 / n)
+    t.mul_(s.reciprocal_().mul_(math.sqrt(n))[..., None])
+    shared_part = None
+    if shared is not None:
+        x = torch.linalg.vector_norm(t, dim=-1).to(_F64).square_().sub_(u)
+        shared_part = x.log1p_().sum(0)
+    with lock:
+        log_mean.add_(log_part)
+        if shared is not None and shared_part is not None:
+            shared.add_(shared_part)
+    return u
 
 
 def _tile_log_sums(
-    ws: _Workspace, plan: PairwisePlan, rows: slice
+    ws: _Workspace, plan: PairwisePlan, rows: slice, sums: _Sums
 ) -> Iterator[tuple[tuple[slice, int], Tensor]]:
-    """For each channel tile of A: ``((a_tile, b_start), Σ_i log2 s_ab(i))`` over ``rows``.
+    """For each channel tile of A: ``((a_tile, b_start), sums)``, ``sums [groups, w, wb]``
+    the Σ_i ln(1 + x_ab(i)) of each row group of ``rows`` (scales the rows first).
 
     In self mode only tiles on or above the diagonal (``b_start = a_tile.start``). The sums
     live in the workspace: use each before taking the next.
     """
+    nr = rows.stop - rows.start
     ta = ws.rows_a(rows)  # [B, M, N]
-    tbt = (ta if ws.rows_b is None else ws.rows_b(rows)).transpose(1, 2)  # [B, N, L]
+    cross = ws.rows_b is not None
+    stats_a = ws.row_a.view(2, nr, plan.n_a)
+    ua = _scaled_rows_(ta, stats_a, sums.log_mean_a, sums.shared_a if cross else None, sums.lock)
+    if ws.rows_b is None or ws.row_b is None:
+        tb, ub = ta, ua
+    else:
+        tb, stats_b = ws.rows_b(rows), ws.row_b.view(2, nr, plan.n_b)
+        ub = _scaled_rows_(tb, stats_b, sums.log_mean_b, sums.shared_b, sums.lock)
+    tbt = tb.transpose(1, 2)  # [B, N, L]
+    if ta.device.type == "cpu" and not (bool(ua.any()) and bool(ub.any())):
+        ua = ub = None  # no pair of uncentred rows: nothing to correct
     for p0 in range(0, plan.n_a, plan.tile):
         a_tile = slice(p0, min(p0 + plan.tile, plan.n_a))
         b_start = p0 if plan.self_mode else 0
-        yield (
-            (a_tile, b_start),
-            _log_row_sums(ws, plan.row_group, ta[:, a_tile], tbt[..., b_start:]),
-        )
+        flags = None if ua is None or ub is None else (ua[:, a_tile], ub[:, b_start:])
+        part = _log_row_sums(ws, plan.row_group, ta[:, a_tile], tbt[..., b_start:], flags)
+        yield (a_tile, b_start), part
 
 
-def _log_row_sums(ws: _Workspace, k: int, ta: Tensor, tbt: Tensor) -> Tensor:
-    """``[w, wb]`` Σ_i log2 G_i with ``G_i = ta[i] @ tbt[i]``, one log2 per ``k`` rows.
-
-    G >= C_a[i,i] C_b[i,i] = 1 and G <= N, so a product of k rows stays in range; padding
-    rows are 1 (log2 1 = 0).
-    """
-    nr, w, wb = ta.shape[0], ta.shape[1], tbt.shape[2]
+def _log_row_sums(
+    ws: _Workspace, k: int, qa: Tensor, qbt: Tensor, flags: tuple[Tensor, Tensor] | None
+) -> Tensor:
+    """``[groups, w, wb]``: per group of ``k`` rows Σ_i ln(1 + x(i)) with
+    ``x(i) = qa[i] @ qbt[i] − ua[i]ᵀ ub[i]`` = N s_ab(i) / (s_a(i) s_b(i)) − 1 > −1, where
+    ``flags = (ua, ub)`` (``None``: all 0). Padding rows are 0 (ln 1)."""
+    nr, w, nb = qa.shape[0], qa.shape[1], qbt.shape[2]
     ng = -(-nr // k)
-    g = ws.g.view(ng * k, w, wb)
-    torch.bmm(ta, tbt, out=g[:nr])
-    if ng * k > nr:
-        g[nr:].fill_(1.0)
-    prod = ws.products.view(ng, w * wb)
-    torch.prod(g.view(ng, k, w * wb), 1, out=prod)
-    prod.log2_()
-    sums = ws.sums.view(1, w * wb)
-    torch.mm(ws.ones[:, :ng], prod, out=sums)
-    return sums.view(w, wb)
+    g = ws.g.view(ng * k, w, nb)
+    torch.bmm(qa, qbt, out=g[:nr])
+    if flags is not None:
+        g[:nr].addcmul_(flags[0][:, :, None], flags[1][:, None, :], value=-1.0)
+    g[:nr].log1p_()
+    if ng > 1 and ng * k > nr:
+        g[nr:].zero_()
+    sums = ws.sums.view(ng, 1, w * nb)
+    if ng == 1:
+        torch.mm(ws.ones[0, :, :nr], g[:nr].view(nr, w * nb), out=sums[0])
+    else:
+        torch.bmm(ws.ones[:ng], g.view(ng, k, w * nb), out=sums)
+    return sums.view(ng, w, nb)
 
 
 def _symmetrize_from_upper_(x: Tensor, block: int) -> None:
