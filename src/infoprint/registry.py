@@ -57,6 +57,11 @@ class Registry(Generic[T]):
                 f"unknown {self.kind} {name!r}; one of: {', '.join(self.names())}"
             ) from None
 
+    def check(self, name: str) -> str:
+        """``name`` when it is registered; the lookup's ConfigError otherwise."""
+        self[name]
+        return name
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

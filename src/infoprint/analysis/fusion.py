@@ -136,7 +136,7 @@ class FusionOptions:
 
     sizes: Sequence[int] | str = AUTO_SIZES
     repeats: int = 5
-    objectives: Sequence[str] = FUSION_OBJECTIVES
+    objectives: Sequence[str] = FUSION_OBJECTIVES.names()
     dim: int = 2
     steps: int = 300
     lr: float = 0.02
@@ -153,7 +153,7 @@ class FusionOptions:
         unknown = sorted(set(self.objectives) - set(FUSION_OBJECTIVES))
         if unknown or not self.objectives:
             raise ConfigError(
-                f"{key}.objectives must be a non-empty subset of {FUSION_OBJECTIVES}; got "
+                f"{key}.objectives must be a non-empty subset of {FUSION_OBJECTIVES.names()}; got "
                 f"{list(self.objectives)}"
             )
         checks.choice(f"{key}.optimizer", self.optimizer, FUSION_OPTIMIZERS)

@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from infoprint.registry import Registry
+
 from .baselines_kernel import bhattacharyya_cka, linear_cka, rsa_spaces
 from .baselines_shape import gaussian_shape_metric
 from .baselines_udr import gaussian_kl_per_dim, udr
@@ -57,18 +59,18 @@ def _udr(method: str) -> SpaceMeasure:
     return measure
 
 
-MEASURES: dict[str, SpaceMeasure] = {
-    "cka_linear": lambda ma, la, mb, lb: linear_cka(ma, mb),
-    "cka_linear_debiased": lambda ma, la, mb, lb: linear_cka(ma, mb, debiased=True),
-    "cka_bhattacharyya": lambda ma, la, mb, lb: bhattacharyya_cka(ma, la, mb, lb),
-    "cka_bhattacharyya_debiased": lambda ma, la, mb, lb: bhattacharyya_cka(
-        ma, la, mb, lb, debiased=True
-    ),
-    "rsa": lambda ma, la, mb, lb: rsa_spaces(ma, mb),
-    "shape_wasserstein": gaussian_shape_metric,
-    "udr_spearman": _udr("spearman"),
-    "udr_lasso": _udr("lasso"),
-}
+MEASURES: Registry[SpaceMeasure] = Registry("baseline measure")
+MEASURES.add("cka_linear", lambda ma, la, mb, lb: linear_cka(ma, mb))
+MEASURES.add("cka_linear_debiased", lambda ma, la, mb, lb: linear_cka(ma, mb, debiased=True))
+MEASURES.add("cka_bhattacharyya", lambda ma, la, mb, lb: bhattacharyya_cka(ma, la, mb, lb))
+MEASURES.add(
+    "cka_bhattacharyya_debiased",
+    lambda ma, la, mb, lb: bhattacharyya_cka(ma, la, mb, lb, debiased=True),
+)
+MEASURES.add("rsa", lambda ma, la, mb, lb: rsa_spaces(ma, mb))
+MEASURES.add("shape_wasserstein", gaussian_shape_metric)
+MEASURES.add("udr_spearman", _udr("spearman"))
+MEASURES.add("udr_lasso", _udr("lasso"))
 """The baseline measures by name; each maps (mu_a, logvar_a, mu_b, logvar_b) to a float."""
 
 DISTANCE_MEASURES = frozenset({"shape_wasserstein"})

@@ -52,6 +52,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from infoprint.registry import Registry
+
 from .bhattacharyya import bhattacharyya_distance
 from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
@@ -81,17 +83,17 @@ log = logging.getLogger(__name__)
 
 ArrayLike = Tensor | np.ndarray
 
-FUSION_OBJECTIVES = ("mutual_information", "exp_neg_vi", "nmi")
-"""Similarities the fused channel can maximise (mean over members)."""
+FUSION_OBJECTIVES: Registry[Callable[[_Terms], Tensor]] = Registry("fusion objective")
+"""Similarities the fused channel can maximise (mean over members), each from the terms of
+:class:`_Terms` (module docstring); registered below :class:`FusionTarget`."""
 
-FUSION_INITS = ("spectral", "random")
-"""Starts of the fused means (see :func:`fuse`)."""
+FUSION_INITS: Registry[Callable[[FusionTarget, int, int], Tensor]] = Registry("fusion init")
+"""Starts of the fused means, ``(target, dim, seed) -> [N, dim]`` float64 (see :func:`fuse`)."""
 
-FUSION_OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "adam": torch.optim.Adam,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
+FUSION_OPTIMIZERS: Registry[Callable[..., torch.optim.Optimizer]] = Registry("fusion optimizer")
+FUSION_OPTIMIZERS.add("adam", torch.optim.Adam)
+FUSION_OPTIMIZERS.add("rmsprop", torch.optim.RMSprop)
+FUSION_OPTIMIZERS.add("sgd", torch.optim.SGD)
 
 _LN2 = math.log(2.0)
 _BISECTION_STEPS = 40
@@ -238,15 +240,7 @@ class FusionTarget:
         info_u = _bits(log_u)
         rows = _JointRowSums.apply(log_u.exp(), self)  # [N, M]
         joint = _row_sum_bits(rows.T, n)  # [M] I(UV)
-        shared = info_u + self.information - joint  # I(U;V)
-        if objective == "mutual_information":
-            return shared
-        self_u = _bits(2.0 * log_u)
-        if objective == "exp_neg_vi":
-            return torch.exp(-(2.0 * joint - self_u - self.self_joint))
-        den = (2.0 * info_u - self_u) * (2.0 * self.information - self.self_joint)
-        ok = den > _MIN_SHARED_BITS
-        return torch.where(ok, shared / den.clamp(min=_MIN_SHARED_BITS).sqrt(), 0.0)
+        return FUSION_OBJECTIVES[objective](_Terms(self, log_u, info_u, joint))
 
     def spectral_embedding(self, dim: int) -> Tensor:
         """``[N, dim]`` leading eigenvectors of the members' mean transition matrix.
@@ -270,6 +264,58 @@ class FusionTarget:
         a = a - a.mean(0, keepdim=True) - a.mean(1, keepdim=True) + a.mean()
         _, vectors = torch.linalg.eigh(a)
         return vectors[:, -dim:].flip(-1) * math.sqrt(n)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What every fusion objective is built from: the fused channel U's log coefficients
+    ``[N, N]``, I(U) and I(UV) with every member V (bits, ``[M]``)."""
+
+    target: FusionTarget
+    log_u: Tensor
+    info_u: Tensor
+    joint: Tensor
+
+    @property
+    def shared(self) -> Tensor:
+        """I(U;V) = I(U) + I(V) − I(UV)."""
+        return self.info_u + self.target.information - self.joint
+
+    def self_u(self) -> Tensor:
+        """I(UU'), the fused channel with an independent copy of itself."""
+        return _bits(2.0 * self.log_u)
+
+
+@FUSION_OBJECTIVES.register("mutual_information")
+def _mutual_information(terms: _Terms) -> Tensor:
+    return terms.shared
+
+
+@FUSION_OBJECTIVES.register("exp_neg_vi")
+def _exp_neg_vi(terms: _Terms) -> Tensor:
+    """exp(−VI), VI = 2 I(UV) − I(UU') − I(VV')."""
+    return torch.exp(-(2.0 * terms.joint - terms.self_u() - terms.target.self_joint))
+
+
+@FUSION_OBJECTIVES.register("nmi")
+def _nmi(terms: _Terms) -> Tensor:
+    """I(U;V) / sqrt(I(U;U') I(V;V')); 0 where the denominator is not positive."""
+    target = terms.target
+    den = (2.0 * terms.info_u - terms.self_u()) * (2.0 * target.information - target.self_joint)
+    ok = den > _MIN_SHARED_BITS
+    return torch.where(ok, terms.shared / den.clamp(min=_MIN_SHARED_BITS).sqrt(), 0.0)
+
+
+@FUSION_INITS.register("spectral")
+def _spectral_start(target: FusionTarget, dim: int, seed: int) -> Tensor:
+    return target.spectral_embedding(dim)
+
+
+@FUSION_INITS.register("random")
+def _random_start(target: FusionTarget, dim: int, seed: int) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    start = torch.randn(target.n_points, dim, generator=gen, dtype=torch.float64)
+    return start.to(target.device)
 
 
 class _JointRowSums(torch.autograd.Function):
@@ -326,8 +372,7 @@ class FusedSpace:
 
 
 def _check_objective(objective: str) -> None:
-    if objective not in FUSION_OBJECTIVES:
-        raise ValueError(f"objective must be one of {FUSION_OBJECTIVES}; got {objective!r}")
+    FUSION_OBJECTIVES.check(objective)  # an unknown name: a ConfigError listing the names
 
 
 def _matching_scale(start: Tensor, bits: float) -> float:
@@ -421,10 +466,8 @@ def _check_fuse_options(
 ) -> None:
     """Raise :class:`ValueError` naming the first invalid option of :func:`fuse`."""
     _check_objective(objective)
-    if optimizer not in FUSION_OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(FUSION_OPTIMIZERS)}; got {optimizer!r}")
-    if init not in FUSION_INITS:
-        raise ValueError(f"init must be one of {FUSION_INITS}; got {init!r}")
+    FUSION_OPTIMIZERS.check(optimizer)
+    FUSION_INITS.check(init)
     if dim < 1 or steps < 0 or lr <= 0 or (init_scale is not None and init_scale <= 0):
         raise ValueError(
             f"need dim >= 1, steps >= 0, lr > 0 and init_scale > 0; got dim={dim}, "
@@ -438,12 +481,7 @@ def _initial_means(
     """``[N, dim]`` float64 start of the fused means on the target's device (see :func:`fuse`):
     the spectral embedding or a seeded standard normal draw, scaled by ``init_scale`` or, for
     ``None``, to carry the members' mean information."""
-    if init == "spectral":
-        start = target.spectral_embedding(dim)
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        start = torch.randn(target.n_points, dim, generator=gen, dtype=torch.float64)
-        start = start.to(target.device)
+    start = FUSION_INITS[init](target, dim, seed)
     if init_scale is None:
         init_scale = _matching_scale(start, float(target.information.mean()))
     return start * init_scale
