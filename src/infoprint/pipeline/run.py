@@ -1,12 +1,16 @@
-"""Analysis steps with one shape, and the runner that isolates their failures.
+"""The step pipeline: analysis steps with one shape, and the runner that isolates their
+failures (``docs/architecture.md`` §10).
 
-``docs/architecture.md`` §10. A step is a function ``step(context) -> StepResult``: it
-reads what it needs from the :class:`AnalysisContext` (fingerprints, structure,
-clusterings, hotspots, options, output folder, and what earlier steps produced) and
-returns the files, figures, tables and summary section it made. :func:`run_steps` runs
-the enabled steps in order; an optional step that raises is recorded as a
-:class:`StepFailure` (step, exception type and message, the file it concerns) and the
-analysis goes on; only a core step's failure is fatal.
+A step is a function ``step(context) -> StepResult``: it reads what it needs from its
+context (an ensemble's :class:`AnalysisContext`: fingerprints, structure, clusterings,
+hotspots; a study's ``StudyContext``: each ensemble's analysis; both: the
+:class:`AnalysisInputs`, the output folder and what earlier steps produced) and returns
+the files, figures, tables and summary section it made. :func:`run_steps` runs the enabled
+steps in order; a step that raises is recorded as a :class:`StepFailure` (step, exception
+type and message, the file it concerns) and the analysis goes on; only a core step's
+failure and a failed write end it. A :class:`Pipeline` is a kind's steps and summary;
+:func:`run_pipeline` runs it into the staging folder and :func:`log_published` runs its
+W&B step once the folder is published.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from infoprint import tracking
 from infoprint.analysis.ensemble import EnsembleStructure
@@ -98,7 +102,7 @@ class StepContext:
     def skipped(self) -> list[SkippedRun]:
         return self.inputs.skipped
 
-    def moved(self, out: Path) -> Self:
+    def moved(self: C, out: Path) -> C:
         """This context after its output folder was published as ``out``."""
 
         def move(path: Path) -> Path:

@@ -16,7 +16,7 @@ failed.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ def study_context(
     """Analyse every ensemble into ``out/ensembles/<name>/`` (one that fails is recorded
     and left out; a failed write ends the study, as it would an ensemble's analysis)."""
     items, failures = [], []
+    own = replace(inputs, skipped=[], notes=[])  # the study's summary lists those, once
     for ensemble in ensembles:
         if len(ensemble.fingerprints) < 2:
             items.append(EnsembleAnalysis(ensemble, None, "one run: no clustering"))
@@ -78,7 +79,7 @@ def study_context(
         progress.note(f"ensemble {ensemble.name}: {len(ensemble.fingerprints)} runs")
         folder = out / "ensembles" / ensemble.name
         try:
-            context = ensemble_context(inputs, folder, ensemble.fingerprints, progress)
+            context = ensemble_context(own, folder, ensemble.fingerprints, progress)
             context, _ = run_pipeline(context, ENSEMBLE, progress)  # one W&B run: the study's
         except WriteError:
             raise
