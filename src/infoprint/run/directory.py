@@ -32,7 +32,6 @@ import yaml
 
 from infoprint.errors import ConfigError
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.models.builder import load_model
 from infoprint.store.atomic import atomic_write_json, atomic_write_text
 from infoprint.store.checkpoint import CheckpointError, UnreadableCheckpoint, read_checkpoint
 from infoprint.store.layout import (
@@ -269,4 +268,8 @@ class RunDirectory:
     # -- model --------------------------------------------------------------------------
     def load_model(self) -> VAE:
         """The run's model rebuilt from ``last.ckpt`` alone (no Hydra, no .hydra/)."""
+        # imported here: infoprint's models need pytorch_lightning, and the plugin's callback
+        # (which reads run folders through this class) runs on `lightning` alone (§2a)
+        from infoprint.models.builder import load_model
+
         return load_model(self.checkpoint)
