@@ -7,7 +7,7 @@ entry is defined: ``@REGISTRY.register("name")`` above a function, or
 ``REGISTRY[name]``; an unknown name is a :class:`~infoprint.errors.ConfigError` that lists
 the names there are. Adding an entry touches its own module, its test and its docs line.
 
-Objects built from a config node (datasets, sources, models, nets, loggers) are chosen the
+Objects built from a config node (datasets, sources, models, nets, likelihoods) are chosen the
 Hydra way instead: a config group whose options carry ``_target_`` (§11).
 """
 

@@ -25,6 +25,8 @@ from infoprint.info.baselines_udr import gaussian_kl_per_dim, udr_runs
 from infoprint.store.atomic import atomic_savez
 
 BASELINES_FILE = "baselines.npz"
+AGREEMENT_COLUMNS = ["measure", "kind", "mean_over_pairs", "rho_with_nmi", "rho_with_neg_vi"]
+"""The columns of ``baselines.csv`` (:func:`agreement_table`)."""
 
 
 @dataclass
@@ -101,12 +103,11 @@ def agreement_table(result: BaselineComparison) -> Table:
         ]
         for name in with_nmi
     ]
-    columns = ["measure", "kind", "mean_over_pairs", "rho_with_nmi", "rho_with_neg_vi"]
     return Table(
-        "baselines",
-        "other similarity measures against NMI and VI",
-        columns,
-        rows,
+        name="baselines",
+        title="other similarity measures against NMI and VI",
+        columns=AGREEMENT_COLUMNS,
+        rows=rows,
         caption=(
             "Each measure between every pair of runs (whole latent spaces on the probe set): "
             "its mean over pairs, and Spearman ρ with the whole-space Monte Carlo NMI and −VI "

@@ -24,6 +24,14 @@ def choice(key: str, value: Any, allowed: Collection[Any]) -> None:
         raise ConfigError(f"{key} must be one of {sorted(allowed)}; got {value!r}")
 
 
+def subset(key: str, values: Collection[Any], allowed: Collection[Any]) -> None:
+    """``values`` must be a non-empty collection of names in ``allowed`` (a registry)."""
+    if not values or set(values) - set(allowed):
+        raise ConfigError(
+            f"{key} must be a non-empty subset of {list(allowed)}; got {list(values)}"
+        )
+
+
 def integer(key: str, value: Any, low: int) -> None:
     """``value`` must be an integer (not a bool) of at least ``low``."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low:

@@ -29,6 +29,13 @@ from infoprint.registry import Registry
 NMI_FLOOR = 1e-6  # −ln NMI is capped at −ln(1e-6) ≈ 13.8 for unrelated channels
 
 
+_STRUCTURE_PARTS = (
+    "Top: OPTICS reachability in cluster order; a valley of coloured bars is a hotspot "
+    "(grey: in none). Middle: the {symbol} matrix in the same order; {squares}. Right: each "
+    "channel's best NMI with a ground-truth factor, coloured by that factor."
+)
+
+
 @dataclass(frozen=True)
 class ChannelMeasure:
     """One way to compare two channels, and everything the analysis needs to show it.
@@ -37,18 +44,35 @@ class ChannelMeasure:
     ``results.npz`` holds its matrix as ``<name>`` and, when it is clustered,
     ``<name>_ordering``, ``<name>_reachability`` and ``<name>_labels``; ``hotspots.csv``
     names it in its ``measure`` column; ``study.csv`` has ``<name>_hotspots``,
-    ``<name>_sizes``, ``<name>_frac_channels`` and ``<name>_frac_information``."""
+    ``<name>_sizes``, ``<name>_frac_channels`` and ``<name>_frac_information``.
+
+    Left out, ``symbol`` is the name in capitals, ``matrix`` the
+    :class:`~infoprint.analysis.ensemble.EnsembleStructure` attribute of that name and
+    ``distance_name`` the symbol."""
 
     name: str  # in clustering.measures, results.npz, the tables and the figure names
-    symbol: str  # in titles and captions: "NMI hotspots"
-    units: str  # of its values, "" for none: the colour bar reads "VI (bits)"
-    matrix: Callable[[EnsembleStructure], np.ndarray]  # [M, M] between the kept channels
     distance: Callable[[np.ndarray], np.ndarray]  # matrix -> non-negative OPTICS distance
-    distance_name: str  # how captions name that distance: "−ln NMI"
     higher_is_closer: bool  # NMI: 1 is the same information; VI: 0 is
     colour_map: str  # matplotlib's name; drawn so that close channels are bright
-    value_range: tuple[float, float | None]  # colour scale; None: the matrix's maximum
-    caption: str  # of its structure figure (structure_<name>.png)
+    compared_by: str  # the caption's "Channels of all runs compared by ..."
+    squares: str  # the caption's reading of the reordered matrix
+    symbol: str = ""  # in titles and captions: "NMI hotspots"
+    units: str = ""  # of its values, "" for none: the colour bar reads "VI (bits)"
+    matrix: Callable[[EnsembleStructure], np.ndarray] | None = None  # [M, M], kept channels
+    distance_name: str = ""  # how captions name that distance: "−ln NMI"
+    value_range: tuple[float, float | None] = (0.0, None)  # colour scale; None: the maximum
+
+    def __post_init__(self) -> None:
+        symbol = self.symbol or self.name.upper()
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "distance_name", self.distance_name or symbol)
+        object.__setattr__(self, "matrix", self.matrix or attrgetter(self.name))
+
+    @property
+    def caption(self) -> str:
+        """The caption of its structure figure (``structure_<name>.png``)."""
+        parts = _STRUCTURE_PARTS.format(symbol=self.symbol, squares=self.squares)
+        return f"Channels of all runs compared by {self.compared_by}. {parts}"
 
     @property
     def label(self) -> str:
@@ -65,6 +89,15 @@ class ChannelMeasure:
         return f"{self.name}_{quantity}"
 
 
+CHANNEL_MEASURES: Registry[ChannelMeasure] = Registry("channel measure")
+"""Every channel measure by name; ``clustering.measures`` chooses among them."""
+
+
+def register(measure: ChannelMeasure) -> ChannelMeasure:
+    """Add ``measure`` to :data:`CHANNEL_MEASURES` under its name."""
+    return CHANNEL_MEASURES.add(measure.name, measure)
+
+
 def _neg_log_nmi(nmi: np.ndarray) -> np.ndarray:
     """−ln NMI (paper Sec. 4.1): 0 for the same information, large for unrelated channels."""
     return -np.log(np.clip(nmi, NMI_FLOOR, 1.0))
@@ -75,53 +108,28 @@ def _vi_distance(vi: np.ndarray) -> np.ndarray:
     return np.clip(vi, 0.0, None)
 
 
-_STRUCTURE_PARTS = (
-    "Top: OPTICS reachability in cluster order; a valley of coloured bars is a hotspot "
-    "(grey: in none). Middle: the {symbol} matrix in the same order; {squares}. Right: each "
-    "channel's best NMI with a ground-truth factor, coloured by that factor."
-)
-
-CHANNEL_MEASURES: Registry[ChannelMeasure] = Registry("channel measure")
-"""Every channel measure by name; ``clustering.measures`` chooses among them."""
-CHANNEL_MEASURES.add(
-    "nmi",
+register(
     ChannelMeasure(
         name="nmi",
-        symbol="NMI",
-        units="",
-        matrix=attrgetter("nmi"),
         distance=_neg_log_nmi,
         distance_name="−ln NMI",
+        value_range=(0.0, 1.0),
         higher_is_closer=True,
         colour_map="viridis",
-        value_range=(0.0, 1.0),
-        caption="Channels of all runs compared by NMI (1 = the same information, 0 = "
-        "nothing shared). "
-        + _STRUCTURE_PARTS.format(
-            symbol="NMI",
-            squares="bright squares on the diagonal are groups of channels that many runs "
-            "learn alike",
-        ),
-    ),
+        compared_by="NMI (1 = the same information, 0 = nothing shared)",
+        squares="bright squares on the diagonal are groups of channels that many runs learn alike",
+    )
 )
-CHANNEL_MEASURES.add(
-    "vi",
+register(
     ChannelMeasure(
         name="vi",
-        symbol="VI",
         units="bits",
-        matrix=attrgetter("vi"),
         distance=_vi_distance,
-        distance_name="VI",
         higher_is_closer=False,
         colour_map="magma",
-        value_range=(0.0, None),
-        caption="Channels of all runs compared by variation of information (VI, bits; 0 = "
-        "the same information, bright = close). "
-        + _STRUCTURE_PARTS.format(
-            symbol="VI", squares="bright squares on the diagonal are hotspots"
-        ),
-    ),
+        compared_by="variation of information (VI, bits; 0 = the same information, bright = close)",
+        squares="bright squares on the diagonal are hotspots",
+    )
 )
 
 

@@ -47,12 +47,7 @@ class ClusteringOptions:
     xi: float = 0.05
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.measures) - set(CHANNEL_MEASURES))
-        if unknown or not self.measures:
-            raise ConfigError(
-                f"clustering.measures must be a non-empty subset of {list(CHANNEL_MEASURES)}; "
-                f"got {list(self.measures)}"
-            )
+        checks.subset("clustering.measures", self.measures, CHANNEL_MEASURES)
         k = self.min_samples
         if k != "auto" and (not isinstance(k, int) or isinstance(k, bool) or k < 2):
             raise ConfigError(
@@ -109,12 +104,7 @@ class BaselineOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.measures) - set(BASELINE_MEASURES))
-        if unknown or not self.measures:
-            raise ConfigError(
-                f"baselines.measures must be a non-empty subset of {sorted(BASELINE_MEASURES)}; "
-                f"got {list(self.measures)}"
-            )
+        checks.subset("baselines.measures", self.measures, BASELINE_MEASURES)
         checks.integer("baselines.n_samples", self.n_samples, 2)
         checks.integer("baselines.seed", self.seed, 0)
 

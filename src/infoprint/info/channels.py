@@ -94,6 +94,15 @@ def _float_tensor(x: ArrayLike, name: str, ndim: int) -> Tensor:
     return t.detach()
 
 
+def _gaussian_params(mu: ArrayLike, logvar: ArrayLike, ndim: int) -> tuple[Tensor, Tensor]:
+    """``mu`` and ``logvar`` as finite float tensors of ``ndim`` dimensions and one shape."""
+    m = _float_tensor(mu, "mu", ndim)
+    lv = _float_tensor(logvar, "logvar", ndim)
+    if m.shape != lv.shape:
+        raise ValueError(f"mu and logvar shapes differ: {tuple(m.shape)} vs {tuple(lv.shape)}")
+    return m, lv
+
+
 def _check_out(
     out: Tensor | None, shape: tuple[int, ...], device: torch.device, dtype: torch.dtype
 ) -> Tensor:
@@ -115,11 +124,26 @@ class _Cached:
     """
 
     supports_out = True
+    points_axis = 0
+    channels_axis = 1
 
     def __init__(self) -> None:
         self._cache: dict[tuple[torch.device, torch.dtype], tuple[Tensor, ...]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+
+    def _stored(self) -> Tensor:
+        """The stored tensor whose axes ``points_axis`` and ``channels_axis`` run over the
+        probe points and the channels."""
+        raise NotImplementedError
+
+    @property
+    def n_points(self) -> int:
+        return int(self._stored().shape[self.points_axis])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self._stored().shape[self.channels_axis])
 
     def _scratch(self, numel: int, device: torch.device, dtype: torch.dtype) -> Tensor:
         """Flat scratch of at least ``numel`` elements. On the CPU (where it is small, a
@@ -148,8 +172,47 @@ class _Cached:
     def _convert(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         raise NotImplementedError
 
+    def coefficient_rows(
+        self,
+        rows: slice,
+        device: torch.device,
+        dtype: torch.dtype,
+        out: Tensor | None = None,
+    ) -> Tensor:
+        """``[B, M, N]`` coefficient rows ``C_a[i, :]`` for ``i`` in ``rows``, all channels,
+        written into ``out`` when given (sets without ``supports_out`` override this)."""
+        device = torch.device(device)
+        params = self._get(device, dtype)
+        n, m = self.n_points, self.n_channels
+        out = _check_out(out, (len(range(n)[rows]), m, n), device, dtype)
+        return self._fill(out, rows, *params)
 
-class GaussianChannels(_Cached):
+    def _fill(self, out: Tensor, rows: slice, *params: Tensor) -> Tensor:
+        """Write the rows ``rows`` into ``out [B, M, N]`` from the converted parameters."""
+        raise NotImplementedError
+
+
+class _DiagonalGaussian(_Cached):
+    """Channels given by diagonal Gaussian parameters ``mu``/``logvar`` of one shape
+    (``ndim`` dimensions), with the probe points on axis ``points_axis`` and the channels on
+    ``channels_axis``."""
+
+    ndim = 2
+
+    def __init__(self, mu: ArrayLike, logvar: ArrayLike) -> None:
+        super().__init__()
+        self.mu, self.logvar = _gaussian_params(mu, logvar, self.ndim)
+
+    def _stored(self) -> Tensor:
+        return self.mu
+
+    def _moved(self, device: torch.device, dtype: torch.dtype, *axes: int) -> tuple[Tensor, Tensor]:
+        """``mu`` and ``logvar`` on ``device`` in ``dtype``, axes permuted to ``axes``."""
+        mu, lv = (t.to(device=device, dtype=dtype) for t in (self.mu, self.logvar))
+        return mu.permute(*axes).contiguous(), lv.permute(*axes).contiguous()
+
+
+class GaussianChannels(_DiagonalGaussian):
     """Each column of ``mu``/``logvar`` ``[N, M]`` is a 1-D Gaussian channel.
 
     ``C_a[i, j] = exp(−D_B)`` between N(mu[i, a], e^{logvar[i, a]}) and
@@ -163,44 +226,19 @@ class GaussianChannels(_Cached):
 
     coefficient_buffers = 2
 
-    def __init__(self, mu: ArrayLike, logvar: ArrayLike) -> None:
-        super().__init__()
-        m = _float_tensor(mu, "mu", 2)
-        lv = _float_tensor(logvar, "logvar", 2)
-        if m.shape != lv.shape:
-            raise ValueError(f"mu and logvar shapes differ: {tuple(m.shape)} vs {tuple(lv.shape)}")
-        self.mu, self.logvar = m, lv
-
-    @property
-    def n_points(self) -> int:
-        return int(self.mu.shape[0])
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.mu.shape[1])
-
     def _convert(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
-        mu = self.mu.to(device=device, dtype=dtype).T.contiguous()  # [M, N]
-        lv = self.logvar.to(device=device, dtype=dtype).T.contiguous()
+        mu, lv = self._moved(device, dtype, 1, 0)  # [M, N]
         q = lv.mul(0.25).exp_()  # v^(1/4)
         return mu, q, q.mul(math.sqrt(2.0)), lv.exp()
 
-    def coefficient_rows(
-        self,
-        rows: slice,
-        device: torch.device,
-        dtype: torch.dtype,
-        out: Tensor | None = None,
-    ) -> Tensor:
-        device = torch.device(device)
-        mu, q, q2, v = self._get(device, dtype)
+    def _fill(self, out: Tensor, rows: slice, *params: Tensor) -> Tensor:
+        mu, q, q2, v = params
         mu_r, q2_r, v_r = (t[:, rows].T[:, :, None] for t in (mu, q2, v))  # [B, M, 1]
-        b, m, n = mu_r.shape[0], self.n_channels, self.n_points
-        out = _check_out(out, (b, m, n), device, dtype)
+        b, m, n = out.shape
         # On the CPU build the rows in channel blocks that stay in cache (the ~10
         # elementwise passes are memory-bound otherwise); on a GPU in one block.
-        block = m if device.type != "cpu" else max(1, min(m, CPU_BLOCK_ELEMS // (b * n)))
-        tmp = self._scratch(b * block * n, device, dtype)
+        block = m if out.device.type != "cpu" else max(1, min(m, CPU_BLOCK_ELEMS // (b * n)))
+        tmp = self._scratch(b * block * n, out.device, out.dtype)
         for a0 in range(0, m, block):
             a = slice(a0, min(a0 + block, m))
             w = a.stop - a.start
@@ -214,7 +252,7 @@ class GaussianChannels(_Cached):
         return f"GaussianChannels(n_points={self.n_points}, n_channels={self.n_channels})"
 
 
-class ChannelGroups(_Cached):
+class ChannelGroups(_DiagonalGaussian):
     """Channels that are subsets of the dimensions of one diagonal Gaussian space.
 
     ``groups[g]`` lists the dimensions of ``mu [N, D]`` forming channel g; its distance is
@@ -226,12 +264,8 @@ class ChannelGroups(_Cached):
     supports_out = False
 
     def __init__(self, mu: ArrayLike, logvar: ArrayLike, groups: Sequence[Sequence[int]]) -> None:
-        super().__init__()
-        m = _float_tensor(mu, "mu", 2)
-        lv = _float_tensor(logvar, "logvar", 2)
-        if m.shape != lv.shape:
-            raise ValueError(f"mu and logvar shapes differ: {tuple(m.shape)} vs {tuple(lv.shape)}")
-        dims = int(m.shape[1])
+        super().__init__(mu, logvar)
+        dims = int(self.mu.shape[1])
         member = torch.zeros(len(groups), dims, dtype=torch.bool)
         for g, group in enumerate(groups):
             idx = [int(k) for k in group]
@@ -242,15 +276,11 @@ class ChannelGroups(_Cached):
             member[g, idx] = True
         if len(groups) == 0:
             raise ValueError("groups is empty")
-        self.mu, self.logvar, self.groups = m, lv, [list(map(int, g)) for g in groups]
+        self.groups = [list(map(int, g)) for g in groups]
         used = torch.nonzero(member.any(0)).flatten()
         self._used = used
         # for each used dimension, the groups that contain it
         self._by_dim = [torch.nonzero(member[:, k]).flatten().tolist() for k in used.tolist()]
-
-    @property
-    def n_points(self) -> int:
-        return int(self.mu.shape[0])
 
     @property
     def n_channels(self) -> int:
@@ -284,7 +314,7 @@ class ChannelGroups(_Cached):
         return f"ChannelGroups(n_points={self.n_points}, groups={self.groups})"
 
 
-class GaussianSpaces(_Cached):
+class GaussianSpaces(_DiagonalGaussian):
     """Each of R channels is a whole d-dimensional diagonal Gaussian space.
 
     ``mu``/``logvar`` are ``[R, N, d]``; channel r's distance sums the 1-D distances over
@@ -294,26 +324,10 @@ class GaussianSpaces(_Cached):
 
     coefficient_buffers = 3
     supports_out = False
-
-    def __init__(self, mu: ArrayLike, logvar: ArrayLike) -> None:
-        super().__init__()
-        m = _float_tensor(mu, "mu", 3)
-        lv = _float_tensor(logvar, "logvar", 3)
-        if m.shape != lv.shape:
-            raise ValueError(f"mu and logvar shapes differ: {tuple(m.shape)} vs {tuple(lv.shape)}")
-        self.mu, self.logvar = m, lv
-
-    @property
-    def n_points(self) -> int:
-        return int(self.mu.shape[1])
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.mu.shape[0])
+    ndim, points_axis, channels_axis = 3, 1, 0
 
     def _convert(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
-        mu = self.mu.to(device=device, dtype=dtype).permute(2, 0, 1).contiguous()  # [d, R, N]
-        lv = self.logvar.to(device=device, dtype=dtype).permute(2, 0, 1).contiguous()
+        mu, lv = self._moved(device, dtype, 2, 0, 1)  # [d, R, N]
         return mu, lv, lv.exp()
 
     def coefficient_rows(self, rows: slice, device: torch.device, dtype: torch.dtype) -> Tensor:
@@ -364,29 +378,15 @@ class DiscreteChannels(_Cached):
                 raise ValueError(f"labels must be integers; got dtype {t.dtype}")
         self.labels = t.to(torch.int64)
 
-    @property
-    def n_points(self) -> int:
-        return int(self.labels.shape[0])
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.labels.shape[1])
+    def _stored(self) -> Tensor:
+        return self.labels
 
     def _convert(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         return (self.labels.to(device).T.contiguous(),)  # [K, N]
 
-    def coefficient_rows(
-        self,
-        rows: slice,
-        device: torch.device,
-        dtype: torch.dtype,
-        out: Tensor | None = None,
-    ) -> Tensor:
-        device = torch.device(device)
-        (lab,) = self._get(device, dtype)
-        lab_r = lab[:, rows].T[:, :, None]
-        out = _check_out(out, (lab_r.shape[0], self.n_channels, self.n_points), device, dtype)
-        return torch.eq(lab_r, lab[None], out=out)
+    def _fill(self, out: Tensor, rows: slice, *params: Tensor) -> Tensor:
+        (lab,) = params
+        return torch.eq(lab[:, rows].T[:, :, None], lab[None], out=out)
 
     def __repr__(self) -> str:
         return f"DiscreteChannels(n_points={self.n_points}, n_channels={self.n_channels})"

@@ -62,20 +62,21 @@ setting, so other threads of the process see it meanwhile).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 import torch
 from torch import Tensor
 
-from .channels import CPU_BLOCK_ELEMS, ChannelSet
+from .channels import CPU_BLOCK_ELEMS, ChannelSet, as_channel_set
 
 __all__ = [
     "CPU_CHUNK_BYTES",
@@ -84,24 +85,28 @@ __all__ = [
     "CoefficientRows",
     "FusionPlan",
     "PairwisePlan",
+    "PassLimits",
     "Progress",
     "ProgressCallback",
     "ReusedBuffer",
     "build_elems",
     "check_same_probe_set",
     "checked_itemsize",
+    "checked_sets",
     "coefficient_buffers",
     "cpu_chunk_cap",
     "cpu_scratch",
     "default_workers",
     "for_each_chunk",
     "largest_fitting",
+    "pass_limits",
     "plan_fusion",
     "plan_information",
     "plan_pairwise",
     "plan_samples",
     "prepare",
     "row_cap",
+    "run_pass",
     "single_threaded_ops",
 ]
 
@@ -139,6 +144,16 @@ def check_same_probe_set(a: ChannelSet, b: ChannelSet) -> None:
         raise ValueError(
             f"channel sets are on different probe sets: {a.n_points} vs {b.n_points} points"
         )
+
+
+def checked_sets(a: object, b: object | None) -> tuple[ChannelSet, ChannelSet | None]:
+    """``a`` and ``b`` (``None``: self mode) as channel sets on the same probe points."""
+    a = as_channel_set(a)
+    if b is None:
+        return a, None
+    b = as_channel_set(b)
+    check_same_probe_set(a, b)
+    return a, b
 
 
 # ---------------------------------------------------------------- the row-chunk search
@@ -181,6 +196,24 @@ def cpu_scratch(device: torch.device) -> int | None:
     """``scratch_elems`` of a pass on ``device``: the channel sets' CPU block size on the
     CPU, ``None`` (a full second buffer) elsewhere."""
     return CPU_BLOCK_ELEMS if device.type == "cpu" else None
+
+
+class PassLimits(TypedDict):
+    """What the device of a pass sets in its plan: the planners' keyword arguments."""
+
+    max_chunk_bytes: int | None
+    scratch_elems: int | None
+    workers: int
+
+
+def pass_limits(device: torch.device, workers: int | None) -> PassLimits:
+    """:func:`cpu_chunk_cap`, :func:`cpu_scratch` and :func:`default_workers` of a pass on
+    ``device``, to pass to :func:`plan_pairwise` or :func:`plan_information`."""
+    return PassLimits(
+        max_chunk_bytes=cpu_chunk_cap(device),
+        scratch_elems=cpu_scratch(device),
+        workers=default_workers(device, workers),
+    )
 
 
 # ---------------------------------------------------------------- what building rows costs
@@ -466,6 +499,29 @@ def prepare(cs: ChannelSet, device: torch.device, dtype: torch.dtype) -> None:
         hook(device, dtype)
 
 
+def run_pass(
+    sets: Sequence[ChannelSet | None],
+    device: torch.device,
+    dtype: torch.dtype,
+    chunks: tuple[int, int, int],
+    make_state: Callable[[], S],
+    work: Callable[[S, slice], None],
+    report: Callable[[int], None] | None = None,
+) -> None:
+    """One pass over the probe rows of ``sets`` (``None`` entries skipped) on ``device``.
+
+    ``chunks`` is ``(n_points, rows_per_chunk, workers)``. Runs without autograd and, on the
+    CPU, with single-threaded torch ops (module docstring); every set fills its cache first
+    (:func:`prepare`), then :func:`for_each_chunk` calls ``work`` on every chunk of rows.
+    """
+    n, rows_per_chunk, workers = chunks
+    with torch.no_grad(), single_threaded_ops(device.type == "cpu"):
+        for cs in sets:
+            if cs is not None:
+                prepare(cs, device, dtype)
+        for_each_chunk(n, rows_per_chunk, workers, make_state, work, report)
+
+
 # ---------------------------------------------------------------- CPU workers
 
 
@@ -505,9 +561,11 @@ def for_each_chunk(
     """Call ``work(state, rows)`` for every chunk ``rows`` of ``range(n)``.
 
     ``workers`` threads take chunks in turn (dynamic scheduling), each with its own
-    ``state = make_state()`` (its buffers). ``report(rows_done)``, if given, is called
-    after each chunk, serialised. The first exception stops the other workers and is
-    re-raised.
+    ``state = make_state()`` (its buffers): the calling thread and ``workers − 1`` threads of
+    a pool kept for the process (:func:`_worker_pool`; starting threads costs milliseconds,
+    and a fusion makes two passes per gradient step). ``report(rows_done)``, if given, is
+    called after each chunk, serialised. The first exception stops the other workers and
+    is re-raised.
     """
     starts = iter(range(0, n, rows_per_chunk))
     lock = threading.Lock()
@@ -533,13 +591,25 @@ def for_each_chunk(
                 if report is not None:
                     report(done)
 
-    if workers == 1:
+    workers = min(workers, -(-n // rows_per_chunk))
+    if workers <= 1:
         loop()
         return
-    with torch.no_grad(), ThreadPoolExecutor(workers, thread_name_prefix="infoprint") as ex:
-        futures = [ex.submit(_no_grad(loop)) for _ in range(workers)]
+    futures = [_worker_pool(workers - 1).submit(_no_grad(loop)) for _ in range(workers - 1)]
+    try:
+        with torch.no_grad():
+            loop()
+    finally:
         for f in futures:
-            f.result()
+            f.exception()  # wait for every worker before anything is raised
+    for f in futures:
+        f.result()
+
+
+@functools.cache
+def _worker_pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool of ``threads`` chunk workers (one pool per size, made once)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="infoprint")
 
 
 def _no_grad(fn: Callable[[], None]) -> Callable[[], None]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import partial
+from typing import Unpack
 
 import torch
 from torch import Tensor
@@ -35,18 +36,13 @@ from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
     CoefficientRows,
-    check_same_probe_set,
     checked_itemsize,
     coefficient_buffers,
-    cpu_chunk_cap,
-    cpu_scratch,
-    default_workers,
-    for_each_chunk,
+    pass_limits,
     plan_information,
-    prepare,
-    single_threaded_ops,
+    run_pass,
 )
-from .pairwise import pairwise_information
+from .pairwise import PairwiseOptions, pairwise_information
 
 __all__ = [
     "Comparison",
@@ -113,7 +109,7 @@ def information_powers(
     itemsize = checked_itemsize(dtype)
     dev = resolve_device(device)
     n, m = channels.n_points, channels.n_channels
-    n_workers = default_workers(dev, workers)
+    limits = pass_limits(dev, workers)
     rows_per_chunk = plan_information(
         n,
         m,
@@ -121,9 +117,7 @@ def information_powers(
         itemsize=itemsize,
         memory_budget=memory_budget,
         buffers=coefficient_buffers(channels),
-        max_chunk_bytes=cpu_chunk_cap(dev),
-        scratch_elems=cpu_scratch(dev),
-        workers=n_workers,
+        **limits,
     )
     accs = [torch.zeros(m, device=dev, dtype=torch.float64) for _ in powers]
     lock = threading.Lock()
@@ -140,10 +134,8 @@ def information_powers(
             with lock:
                 acc.add_(part)
 
-    with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
-        prepare(channels, dev, dtype)
-        make_rows = partial(CoefficientRows, channels, rows_per_chunk, dev, dtype)
-        for_each_chunk(n, rows_per_chunk, n_workers, make_rows, work)
+    make_rows = partial(CoefficientRows, channels, rows_per_chunk, dev, dtype)
+    run_pass((channels,), dev, dtype, (n, rows_per_chunk, limits["workers"]), make_rows, work)
     return [acc.div_(-n).to(dtype).cpu() for acc in accs]
 
 
@@ -234,33 +226,21 @@ def compare(
     a: ChannelSet,
     b: ChannelSet | None = None,
     *,
-    device: DeviceLike = "auto",
     dtype: torch.dtype = torch.float32,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     min_bits: float = NMI_MIN_BITS,
-    workers: int | None = None,
+    **options: Unpack[PairwiseOptions],
 ) -> Comparison:
     """Information, joint information, NMI and VI of every channel of A with every one of B.
 
     Murphy, Dillavou & Bassett (TMLR 2025, arXiv 2405.21042), Sec. 3; docs/architecture.md §5.
     ``b=None`` compares A with itself (one symmetric pairwise pass), else one pass over
     both sets (:func:`~infoprint.info.pairwise.pairwise_information`); NMI and VI are
-    formed from its I(U;V) and I(U;U') directly. ``device``, ``dtype``, ``memory_budget``
-    and ``workers`` as in :func:`~infoprint.info.pairwise.pairwise_joint_information`;
-    ``min_bits`` as in :func:`nmi_from_mutual`. Returns float64 CPU tensors.
+    formed from its I(U;V) and I(U;U') directly. ``dtype`` and the ``options`` (``device``,
+    ``memory_budget``, ``progress``, ``tile``, ``workers``) as in
+    :func:`~infoprint.info.pairwise.pairwise_joint_information`; ``min_bits`` as in
+    :func:`nmi_from_mutual`. Returns float64 CPU tensors.
     """
-    a = as_channel_set(a)
-    if b is not None:
-        b = as_channel_set(b)
-        check_same_probe_set(a, b)
-    bits = pairwise_information(
-        a,
-        b,
-        device=resolve_device(device),
-        dtype=dtype,
-        memory_budget=memory_budget,
-        workers=workers,
-    )
+    bits = pairwise_information(a, b, dtype=dtype, **options)
     info_a, info_b, ua, ub, mutual = (
         t.to(torch.float64)
         for t in (bits.information_a, bits.information_b, bits.shared_a, bits.shared_b, bits.mutual)

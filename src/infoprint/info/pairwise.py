@@ -44,11 +44,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import TypedDict, Unpack
 
 import torch
 from torch import Tensor
 
-from .channels import ChannelSet, as_channel_set
+from .channels import ChannelSet
 from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
@@ -58,21 +59,33 @@ from .engine import (
     Progress,
     ProgressCallback,
     ReusedBuffer,
-    check_same_probe_set,
     checked_itemsize,
+    checked_sets,
     coefficient_buffers,
-    cpu_chunk_cap,
-    cpu_scratch,
-    default_workers,
-    for_each_chunk,
+    pass_limits,
     plan_pairwise,
-    prepare,
-    single_threaded_ops,
+    run_pass,
 )
 
-__all__ = ["PairwiseInformation", "pairwise_information", "pairwise_joint_information"]
+__all__ = [
+    "PairwiseInformation",
+    "PairwiseOptions",
+    "pairwise_information",
+    "pairwise_joint_information",
+]
 
 _F64 = torch.float64
+
+
+class PairwiseOptions(TypedDict, total=False):
+    """The keyword options of a pairwise pass besides ``dtype`` (documented at
+    :func:`pairwise_joint_information`)."""
+
+    device: DeviceLike
+    memory_budget: int
+    progress: bool | ProgressCallback
+    tile: int | None
+    workers: int | None
 
 
 @dataclass
@@ -111,12 +124,8 @@ def pairwise_joint_information(
     a: ChannelSet,
     b: ChannelSet | None = None,
     *,
-    device: DeviceLike = "auto",
     dtype: torch.dtype = torch.float32,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: bool | ProgressCallback = False,
-    tile: int | None = None,
-    workers: int | None = None,
+    **options: Unpack[PairwiseOptions],
 ) -> Tensor:
     """Joint information I(U_a V_b) in bits for all pairs of channels, by batched GEMM.
 
@@ -141,16 +150,7 @@ def pairwise_joint_information(
         Self mode: symmetric ``[M, M]`` tensor whose diagonal is I(UU') (i.e. C∘C).
         Cross mode: ``[M, L]`` tensor. On the CPU, in ``dtype``.
     """
-    return pairwise_information(
-        a,
-        b,
-        device=device,
-        dtype=dtype,
-        memory_budget=memory_budget,
-        progress=progress,
-        tile=tile,
-        workers=workers,
-    ).joint_(dtype)
+    return pairwise_information(a, b, dtype=dtype, **options).joint_(dtype)
 
 
 def pairwise_information(
@@ -173,10 +173,7 @@ def pairwise_information(
     as in :func:`pairwise_joint_information`. Returns CPU tensors (see
     :class:`PairwiseInformation`).
     """
-    a = as_channel_set(a)
-    if b is not None:
-        b = as_channel_set(b)
-        check_same_probe_set(a, b)
+    a, b = checked_sets(a, b)
     itemsize = checked_itemsize(dtype)
     dev = resolve_device(device)
     plan = plan_pairwise(
@@ -188,9 +185,7 @@ def pairwise_information(
         buffers_a=coefficient_buffers(a),
         buffers_b=1 if b is None else coefficient_buffers(b),
         tile=tile,
-        max_chunk_bytes=cpu_chunk_cap(dev),
-        scratch_elems=cpu_scratch(dev),
-        workers=default_workers(dev, workers),
+        **pass_limits(dev, workers),
     )
     return _run_pairwise(a, b, plan, dev, dtype, progress)
 
@@ -286,14 +281,11 @@ def _run_pairwise(
             sums.add(a_tile, b_start, parts, ws.wide.flat)
         sums.chunk_done(rows.stop - rows.start, ws.wide.flat)
 
-    with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
-        for cs in (a, b):
-            if cs is not None:
-                prepare(cs, dev, dtype)
-        make_workspace = partial(_Workspace, a, b, plan, dev, dtype)
-        report = Progress(progress, n, "pairwise joint information")
-        for_each_chunk(n, plan.rows_per_chunk, plan.workers, make_workspace, work, report)
-        return sums.finish(n, plan.self_mode, plan.tile)
+    make_workspace = partial(_Workspace, a, b, plan, dev, dtype)
+    report = Progress(progress, n, "pairwise joint information")
+    chunks = (n, plan.rows_per_chunk, plan.workers)
+    run_pass((a, b), dev, dtype, chunks, make_workspace, work, report)
+    return sums.finish(n, plan.self_mode, plan.tile)
 
 
 class _Workspace:

@@ -1,9 +1,11 @@
 """Disentanglement metrics on numpy arrays (no Lightning, Hydra or wandb).
 
 Observational metrics take ``codes [N, d]`` (posterior means) and integer ``factors
-[N, K]``; interventional ones take a ground-truth dataset, a representation function and a
-``numpy.random.Generator``. :mod:`infoprint.metrics.registry` runs any of them uniformly
-as ``metric(dataset, represent, rng, **options) -> dict[str, float]``.
+[N, K]``; interventional ones take a
+:class:`~infoprint.metrics.sampling.FixedFactorDraws` (a ground-truth dataset, a
+representation function, a ``numpy.random.Generator`` and the sizes to draw).
+:mod:`infoprint.metrics.registry` runs any of them uniformly as
+``metric(dataset, represent, rng, **options) -> dict[str, float]``.
 
 Modules (import the metric functions from them, e.g.
 ``from infoprint.metrics.mig import mig``):

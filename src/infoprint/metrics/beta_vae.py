@@ -49,8 +49,10 @@ import numpy as np
 
 from infoprint.metrics.sampling import (
     FactorSampler,
+    FixedFactorDraws,
     RepresentationFunction,
     as_factors,
+    choose_fixed_factors,
     random_state_from,
     represent_batched,
 )
@@ -87,11 +89,7 @@ def beta_vae_batches(
     dataset: FactorSampler, rng: np.random.Generator, num_points: int, batch_size: int = 64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw ``(fixed [P], f1 [P, B, K], f2 [P, B, K])``: pairs that share factor ``fixed``."""
-    sizes = np.asarray(dataset.factor_sizes)
-    candidates = np.flatnonzero(sizes > 1)
-    if candidates.size == 0:
-        raise ValueError("the dataset has no factor with more than one value")
-    fixed = candidates[rng.integers(0, candidates.size, size=num_points)]
+    fixed = choose_fixed_factors(dataset, num_points, rng)
     f1 = as_factors(dataset.sample_factors(num_points * batch_size, rng), "dataset.sample_factors")
     f2 = as_factors(dataset.sample_factors(num_points * batch_size, rng), "dataset.sample_factors")
     f1 = f1.reshape(num_points, batch_size, -1)
@@ -126,20 +124,17 @@ def beta_vae_features_from_batches(
     return np.concatenate(feats)
 
 
-def beta_vae_features(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    num_points: int,
-    *,
-    batch_size: int = 64,
-    represent_batch_size: int = 1024,
-) -> tuple[np.ndarray, np.ndarray]:
+def beta_vae_features(draws: FixedFactorDraws, num_points: int) -> tuple[np.ndarray, np.ndarray]:
     """``num_points`` BetaVAE points: features ``[num_points, d]``, labels ``[num_points]``."""
     # All factor draws happen up front, so the chunking does not change the pairs.
-    fixed, f1, f2 = beta_vae_batches(dataset, rng, num_points, batch_size)
+    fixed, f1, f2 = beta_vae_batches(draws.dataset, draws.rng, num_points, draws.batch_size)
     feats = beta_vae_features_from_batches(
-        dataset, represent, f1, f2, rng, represent_batch_size=represent_batch_size
+        draws.dataset,
+        draws.represent,
+        f1,
+        f2,
+        draws.rng,
+        represent_batch_size=draws.represent_batch_size,
     )
     return feats, fixed
 
@@ -170,25 +165,17 @@ def beta_vae_accuracy(
 
 
 def beta_vae_score(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    batch_size: int = 64,
-    num_train: int = 10_000,
-    num_eval: int = 5_000,
-    represent_batch_size: int = 1024,
-    classifier: Classifier = "lbfgs",
+    draws: FixedFactorDraws, *, classifier: Classifier = "lbfgs"
 ) -> dict[str, float]:
-    """BetaVAE score; returns ``{"train_accuracy", "eval_accuracy"}`` (module docstring)."""
-    kwargs = {"batch_size": batch_size, "represent_batch_size": represent_batch_size}
-    x_train, y_train = beta_vae_features(dataset, represent, rng, num_train, **kwargs)
-    x_eval, y_eval = beta_vae_features(dataset, represent, rng, num_eval, **kwargs)
+    """BetaVAE score from ``draws.num_train`` and ``draws.num_eval`` points; returns
+    ``{"train_accuracy", "eval_accuracy"}`` (module docstring)."""
+    x_train, y_train = beta_vae_features(draws, draws.num_train)
+    x_eval, y_eval = beta_vae_features(draws, draws.num_eval)
     return beta_vae_accuracy(
         x_train,
         y_train,
         x_eval,
         y_eval,
         classifier=classifier,
-        random_state=random_state_from(rng),
+        random_state=random_state_from(draws.rng),
     )

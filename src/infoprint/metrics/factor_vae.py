@@ -40,8 +40,10 @@ import numpy as np
 
 from infoprint.metrics.sampling import (
     FactorSampler,
+    FixedFactorDraws,
     RepresentationFunction,
     as_factors,
+    choose_fixed_factors,
     represent_batched,
     sample_codes_and_factors,
 )
@@ -61,11 +63,7 @@ def _fixed_factor_batches(
 
     Returns ``(fixed [num], factors [num, batch_size, K])``.
     """
-    sizes = np.asarray(dataset.factor_sizes)
-    candidates = np.flatnonzero(sizes > 1)
-    if candidates.size == 0:
-        raise ValueError("the dataset has no factor with more than one value")
-    fixed = candidates[rng.integers(0, candidates.size, size=num)]
+    fixed = choose_fixed_factors(dataset, num, rng)
     factors = as_factors(dataset.sample_factors(num * batch_size, rng), "dataset.sample_factors")
     factors = factors.reshape(num, batch_size, -1).copy()
     factors[np.arange(num), :, fixed] = factors[np.arange(num), 0, fixed][:, None]
@@ -73,29 +71,21 @@ def _fixed_factor_batches(
 
 
 def factor_vae_votes(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    num_votes: int,
-    global_variances: np.ndarray,
-    active: np.ndarray,
-    *,
-    batch_size: int = 64,
-    represent_batch_size: int = 1024,
+    draws: FixedFactorDraws, num_votes: int, global_variances: np.ndarray, active: np.ndarray
 ) -> np.ndarray:
     """Vote matrix ``V [K, d]`` (int64) from ``num_votes`` fixed-factor batches (step 3)."""
     # All random draws of factors happen up front, so the chunking (how many images go
     # through ``represent`` per call) does not change which votes are cast.
-    fixed, factors = _fixed_factor_batches(dataset, num_votes, batch_size, rng)
+    fixed, factors = _fixed_factor_batches(draws.dataset, num_votes, draws.batch_size, draws.rng)
     return factor_vae_votes_from_batches(
-        dataset,
-        represent,
+        draws.dataset,
+        draws.represent,
         fixed,
         factors,
         global_variances,
         active,
-        rng,
-        represent_batch_size=represent_batch_size,
+        draws.rng,
+        represent_batch_size=draws.represent_batch_size,
     )
 
 
@@ -152,40 +142,28 @@ def majority_vote_accuracy(
 
 
 def factor_vae_score(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
+    draws: FixedFactorDraws,
     *,
-    batch_size: int = 64,
-    num_train: int = 10_000,
-    num_eval: int = 5_000,
     num_variance_estimate: int = 10_000,
     active_threshold: float = 0.05,
-    represent_batch_size: int = 1024,
 ) -> dict[str, float]:
     """FactorVAE score (see the module docstring for the exact procedure).
 
-    Returns ``{"train_accuracy", "eval_accuracy", "num_active_dims"}``. Defaults are the
-    paper's / disentanglement_lib's. ``represent_batch_size`` only sets how many images go
-    through ``represent`` per call; for a dataset whose observations are a deterministic
-    function of the factors it does not change the result.
+    Returns ``{"train_accuracy", "eval_accuracy", "num_active_dims"}`` from
+    ``draws.num_train`` and ``draws.num_eval`` votes. Defaults are the paper's /
+    disentanglement_lib's.
     """
-    if batch_size < 2:
-        raise ValueError(f"batch_size must be >= 2 to estimate a variance; got {batch_size}")
+    if draws.batch_size < 2:
+        raise ValueError(f"batch_size must be >= 2 to estimate a variance; got {draws.batch_size}")
     codes, _ = sample_codes_and_factors(
-        dataset, represent, num_variance_estimate, rng, represent_batch_size
+        draws.dataset, draws.represent, num_variance_estimate, draws.rng, draws.represent_batch_size
     )
     global_variances = np.var(codes, axis=0, ddof=1)
     active = np.sqrt(global_variances) >= active_threshold
     if not active.any():
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
-    kwargs = {"batch_size": batch_size, "represent_batch_size": represent_batch_size}
-    train_votes = factor_vae_votes(
-        dataset, represent, rng, num_train, global_variances, active, **kwargs
-    )
-    eval_votes = factor_vae_votes(
-        dataset, represent, rng, num_eval, global_variances, active, **kwargs
-    )
+    train_votes = factor_vae_votes(draws, draws.num_train, global_variances, active)
+    eval_votes = factor_vae_votes(draws, draws.num_eval, global_variances, active)
     train_acc, eval_acc = majority_vote_accuracy(train_votes, eval_votes)
     return {
         "train_accuracy": train_acc,

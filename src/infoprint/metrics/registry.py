@@ -25,11 +25,12 @@ function; see :mod:`infoprint.metrics.iwae`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -41,6 +42,7 @@ from infoprint.metrics.mig import Convention, EntropyEstimator, Estimator, RegDi
 from infoprint.metrics.modularity import explicitness, modularity
 from infoprint.metrics.sampling import (
     FactorSampler,
+    FixedFactorDraws,
     RepresentationFunction,
     random_state_from,
     sample_codes_and_factors,
@@ -112,17 +114,120 @@ def _prefixed(name: str, headline: float, details: Mapping[str, float]) -> dict[
     return out
 
 
+# ---------------------------------------------------- draws and options, for every metric
+
+ScoreFunction = Callable[..., dict[str, float]]
+"""``score(draws, **options) -> dict[str, float]``: a metric on the points drawn for it."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The i.i.d. points an observational metric scores, drawn with
+    :func:`~infoprint.metrics.sampling.sample_codes_and_factors`: ``codes [n, d]`` and
+    ``factors [n, K]`` (the test split only for metrics that have one), the dataset's
+    factor names and the metric's generator after the draws."""
+
+    codes: np.ndarray
+    factors: np.ndarray
+    codes_test: np.ndarray | None
+    factors_test: np.ndarray | None
+    factor_names: tuple[str, ...]
+    rng: np.random.Generator
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``codes``, ``factors`` and (if drawn) ``codes_test``, ``factors_test``: the
+        arguments of the array functions (:func:`~infoprint.metrics.sap.sap`, ...)."""
+        out = {"codes": self.codes, "factors": self.factors}
+        if self.codes_test is not None and self.factors_test is not None:
+            out |= {"codes_test": self.codes_test, "factors_test": self.factors_test}
+        return out
+
+
+def _draw_sample(
+    dataset: FactorSampler,
+    represent: RepresentationFunction,
+    rng: np.random.Generator,
+    *,
+    num_train: int,
+    represent_batch_size: int,
+    num_test: int | None = None,
+) -> Sample:
+    """``num_train`` points, then ``num_test`` more when the metric has a test split."""
+    c, f = sample_codes_and_factors(dataset, represent, num_train, rng, represent_batch_size)
+    ct = ft = None
+    if num_test is not None:
+        ct, ft = sample_codes_and_factors(dataset, represent, num_test, rng, represent_batch_size)
+    return Sample(c, f, ct, ft, tuple(dataset.factor_names), rng)
+
+
+_TRAIN = {"num_train": 10_000, "represent_batch_size": 1024}
+_TRAIN_TEST = {"num_train": 10_000, "num_test": 5_000, "represent_batch_size": 1024}
+_FIXED_FACTOR = {
+    f.name: f.default for f in dataclasses.fields(FixedFactorDraws) if f.default is not MISSING
+}
+
+
+def _signature(sizes: Mapping[str, int], score: ScoreFunction) -> inspect.Signature:
+    """``(dataset, represent, rng, *, <sizes>, <score's keyword-only options>)``."""
+    param = inspect.Parameter
+    head = [param(n, param.POSITIONAL_OR_KEYWORD) for n in ("dataset", "represent", "rng")]
+    own = [param(k, param.KEYWORD_ONLY, default=v, annotation=int) for k, v in sizes.items()]
+    options = inspect.signature(score).parameters.values()
+    rest = [p for p in options if p.kind is param.KEYWORD_ONLY]
+    return inspect.Signature([*head, *own, *rest], return_annotation=dict[str, float])
+
+
+def _register(
+    name: str,
+    kind: Literal["observational", "interventional"],
+    description: str,
+    sizes: Mapping[str, int],
+    draw: Callable[..., Any],
+) -> Callable[[ScoreFunction], ScoreFunction]:
+    """Decorator: register ``score(draws, **options)`` as the metric ``name``.
+
+    The metric is ``metric(dataset, represent, rng, **options)``: the options named in
+    ``sizes`` (with those defaults) make the draws, ``draw(dataset, represent, rng,
+    **sizes)``; the rest go to ``score``. Its signature lists both, so
+    :meth:`MetricSpec.options` sees every option.
+    """
+
+    def deco(score: ScoreFunction) -> ScoreFunction:
+        def metric(
+            dataset: FactorSampler,
+            represent: RepresentationFunction,
+            rng: np.random.Generator,
+            **options: Any,
+        ) -> dict[str, float]:
+            given = {k: options.pop(k, default) for k, default in sizes.items()}
+            return score(draw(dataset, represent, rng, **given), **options)
+
+        metric.__name__ = metric.__qualname__ = f"{name}_metric"
+        metric.__doc__ = score.__doc__
+        metric.__signature__ = _signature(sizes, score)  # type: ignore[attr-defined]
+        register_metric(name, kind, description)(metric)
+        return score
+
+    return deco
+
+
+def _observational(
+    name: str, description: str, *, test: bool = False
+) -> Callable[[ScoreFunction], ScoreFunction]:
+    """Register an observational metric on a :class:`Sample` of ``num_train`` (and, with
+    ``test``, ``num_test``) i.i.d. points."""
+    return _register(
+        name, "observational", description, _TRAIN_TEST if test else _TRAIN, _draw_sample
+    )
+
+
 # ------------------------------------------------------------------------- MIG family
 
 
-def _mig_family_metric(name: str, default_reg_dim: RegDim) -> MetricFunction:
-    def metric(
-        dataset: FactorSampler,
-        represent: RepresentationFunction,
-        rng: np.random.Generator,
+def _mig_family_score(name: str, default_reg_dim: RegDim) -> ScoreFunction:
+    def score(
+        sample: Sample,
         *,
-        num_train: int = 10_000,
-        represent_batch_size: int = 1024,
         estimator: Estimator = "histogram",
         num_bins: int = 20,
         n_neighbors: int = 3,
@@ -130,167 +235,87 @@ def _mig_family_metric(name: str, default_reg_dim: RegDim) -> MetricFunction:
         entropy_estimator: EntropyEstimator = "plugin",
         convention: Convention = "infoprint",
     ) -> dict[str, float]:
-        codes, factors = sample_codes_and_factors(
-            dataset, represent, num_train, rng, represent_batch_size
-        )
         return mig_family(
-            codes,
-            factors,
+            **sample.arrays(),
             metrics=(name,),
             reg_dim=reg_dim,
             estimator=estimator,
             num_bins=num_bins,
             n_neighbors=n_neighbors,
-            random_state=random_state_from(rng),
+            random_state=random_state_from(sample.rng),
             entropy_estimator=entropy_estimator,
             convention=convention,
-            factor_names=tuple(dataset.factor_names),
+            factor_names=sample.factor_names,
         )
 
-    metric.__name__ = f"{name}_metric"
-    metric.__doc__ = (
+    score.__doc__ = (
         f"{name.upper()} on ``num_train`` sampled points (see :mod:`infoprint.metrics.mig`)."
     )
-    return metric
+    return score
 
 
-register_metric("mig", "observational", "Mutual Information Gap (Chen et al. 2018)")(
-    _mig_family_metric("mig", None)
-)
-register_metric("dmig", "observational", "Dependency-aware MIG (Watcharasupat & Lerch 2021)")(
-    _mig_family_metric("dmig", "auto")
-)
-register_metric("dlig", "observational", "Dependency-aware latent information gap")(
-    _mig_family_metric("dlig", "auto")
-)
-register_metric("xmig", "observational", "Dependency-blind MIG")(_mig_family_metric("xmig", "auto"))
+for _name, _reg_dim, _description in (
+    ("mig", None, "Mutual Information Gap (Chen et al. 2018)"),
+    ("dmig", "auto", "Dependency-aware MIG (Watcharasupat & Lerch 2021)"),
+    ("dlig", "auto", "Dependency-aware latent information gap"),
+    ("xmig", "auto", "Dependency-blind MIG"),
+):
+    _observational(_name, _description)(_mig_family_score(_name, _reg_dim))
 
 
 # ------------------------------------------------------------------ other observational
 
 
-def _train_test(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    num_train: int,
-    num_test: int,
-    represent_batch_size: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    c, f = sample_codes_and_factors(dataset, represent, num_train, rng, represent_batch_size)
-    ct, ft = sample_codes_and_factors(dataset, represent, num_test, rng, represent_batch_size)
-    return c, f, ct, ft
-
-
-@register_metric("sap", "observational", "Separated Attribute Predictability (Kumar et al. 2018)")
-def sap_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
-    represent_batch_size: int = 1024,
-    continuous_factors: bool = False,
-) -> dict[str, float]:
+@_observational("sap", "Separated Attribute Predictability (Kumar et al. 2018)", test=True)
+def sap_metric(sample: Sample, *, continuous_factors: bool = False) -> dict[str, float]:
     """SAP score (see :mod:`infoprint.metrics.sap`)."""
-    c, f, ct, ft = _train_test(dataset, represent, rng, num_train, num_test, represent_batch_size)
-    score = sap(c, f, codes_test=ct, factors_test=ft, continuous_factors=continuous_factors)
-    return {"sap": score}
+    return {"sap": sap(**sample.arrays(), continuous_factors=continuous_factors)}
 
 
-@register_metric("dci", "observational", "DCI with gradient-boosted trees (Eastwood & Williams)")
-def dci_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
-    represent_batch_size: int = 1024,
-    n_estimators: int = 100,
-) -> dict[str, float]:
+@_observational("dci", "DCI with gradient-boosted trees (Eastwood & Williams)", test=True)
+def dci_metric(sample: Sample, *, n_estimators: int = 100) -> dict[str, float]:
     """DCI; headline ``dci`` is the disentanglement (see :mod:`infoprint.metrics.dci`)."""
-    c, f, ct, ft = _train_test(dataset, represent, rng, num_train, num_test, represent_batch_size)
-    scores = dci(
-        c,
-        f,
-        codes_test=ct,
-        factors_test=ft,
-        n_estimators=n_estimators,
-        random_state=random_state_from(rng),
-    )
+    random_state = random_state_from(sample.rng)
+    scores = dci(**sample.arrays(), n_estimators=n_estimators, random_state=random_state)
     return _prefixed("dci", scores["disentanglement"], scores)
 
 
-@register_metric("modularity", "observational", "Modularity (Ridgeway & Mozer 2018)")
-def modularity_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    num_train: int = 10_000,
-    represent_batch_size: int = 1024,
-    num_bins: int = 20,
-) -> dict[str, float]:
+@_observational("modularity", "Modularity (Ridgeway & Mozer 2018)")
+def modularity_metric(sample: Sample, *, num_bins: int = 20) -> dict[str, float]:
     """Modularity (see :mod:`infoprint.metrics.modularity`)."""
-    c, f = sample_codes_and_factors(dataset, represent, num_train, rng, represent_batch_size)
-    return {"modularity": modularity(c, f, num_bins=num_bins)}
+    return {"modularity": modularity(**sample.arrays(), num_bins=num_bins)}
 
 
-@register_metric("explicitness", "observational", "Explicitness (Ridgeway & Mozer 2018)")
-def explicitness_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    num_train: int = 10_000,
-    num_test: int = 5_000,
-    represent_batch_size: int = 1024,
-    classifier: Classifier = "lbfgs",
-) -> dict[str, float]:
+@_observational("explicitness", "Explicitness (Ridgeway & Mozer 2018)", test=True)
+def explicitness_metric(sample: Sample, *, classifier: Classifier = "lbfgs") -> dict[str, float]:
     """Explicitness; headline is the test ROC AUC (see :mod:`infoprint.metrics.modularity`)."""
-    c, f, ct, ft = _train_test(dataset, represent, rng, num_train, num_test, represent_batch_size)
-    scores = explicitness(c, f, codes_test=ct, factors_test=ft, classifier=classifier)
+    scores = explicitness(**sample.arrays(), classifier=classifier)
     return _prefixed("explicitness", scores["test"], scores)
 
 
-@register_metric("hoyer", "observational", "Normalised Hoyer sparsity (Mathieu et al. 2019)")
-def hoyer_metric(
-    dataset: FactorSampler,
-    represent: RepresentationFunction,
-    rng: np.random.Generator,
-    *,
-    num_train: int = 10_000,
-    represent_batch_size: int = 1024,
-) -> dict[str, float]:
+@_observational("hoyer", "Normalised Hoyer sparsity (Mathieu et al. 2019)")
+def hoyer_metric(sample: Sample) -> dict[str, float]:
     """Normalised Hoyer sparsity (see :mod:`infoprint.metrics.sparsity`)."""
-    c, _ = sample_codes_and_factors(dataset, represent, num_train, rng, represent_batch_size)
-    return {"hoyer": hoyer_sparsity(c)}
+    return {"hoyer": hoyer_sparsity(sample.codes)}
 
 
 # ---------------------------------------------------------------------- interventional
 
 
-def _register_interventional(name: str, score: MetricFunction, description: str) -> None:
-    """Register ``score(dataset, represent, rng, **options)`` with its eval accuracy as the
-    headline; its own signature (kept through ``functools.wraps``) lists the options."""
+def _interventional(name: str, score: ScoreFunction, description: str) -> None:
+    """Register ``score(draws: FixedFactorDraws, **options)`` with its eval accuracy as the
+    headline; the options are the draws' sizes and ``score``'s keyword options."""
 
     @functools.wraps(score)
-    def metric(
-        dataset: FactorSampler,
-        represent: RepresentationFunction,
-        rng: np.random.Generator,
-        **options: Any,
-    ) -> dict[str, float]:
-        scores = score(dataset, represent, rng, **options)
+    def headline(draws: FixedFactorDraws, **options: Any) -> dict[str, float]:
+        scores = score(draws, **options)
         return _prefixed(name, scores["eval_accuracy"], scores)
 
-    register_metric(name, "interventional", description)(metric)
+    _register(name, "interventional", description, _FIXED_FACTOR, FixedFactorDraws)(headline)
 
 
-_register_interventional("factor_vae", factor_vae_score, "FactorVAE score (Kim & Mnih 2018)")
-_register_interventional("beta_vae", beta_vae_score, "BetaVAE score (Higgins et al. 2017)")
+_interventional("factor_vae", factor_vae_score, "FactorVAE score (Kim & Mnih 2018)")
+_interventional("beta_vae", beta_vae_score, "BetaVAE score (Higgins et al. 2017)")
 
 
 # -------------------------------------------------------------------------- run a list

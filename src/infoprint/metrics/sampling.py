@@ -15,6 +15,7 @@ Conventions used throughout :mod:`infoprint.metrics`:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -175,6 +176,35 @@ def sample_codes_and_factors(
         images = np.asarray(dataset.sample_observations_from_factors(f, rng))
         codes.append(represent_batched(represent, images, batch_size))
     return np.concatenate(codes, axis=0), factors
+
+
+@dataclass(frozen=True)
+class FixedFactorDraws:
+    """What an interventional metric (FactorVAE, BetaVAE) draws from, and how much.
+
+    Each of ``num_train`` training and ``num_eval`` evaluation points is made of
+    ``batch_size`` images (64 in the papers) sharing one fixed factor; ``represent`` sees at
+    most ``represent_batch_size`` images per call, which for a dataset whose observations are
+    a deterministic function of the factors does not change the result. The defaults are
+    disentanglement_lib's.
+    """
+
+    dataset: FactorSampler
+    represent: RepresentationFunction
+    rng: np.random.Generator
+    batch_size: int = 64
+    num_train: int = 10_000
+    num_eval: int = 5_000
+    represent_batch_size: int = 1024
+
+
+def choose_fixed_factors(dataset: FactorSampler, num: int, rng: np.random.Generator) -> np.ndarray:
+    """``[num]`` indices of the factor to hold fixed, uniform over the factors with more than
+    one value (fixing a constant factor carries no signal)."""
+    candidates = np.flatnonzero(np.asarray(dataset.factor_sizes) > 1)
+    if candidates.size == 0:
+        raise ValueError("the dataset has no factor with more than one value")
+    return candidates[rng.integers(0, candidates.size, size=num)]
 
 
 def random_state_from(rng: np.random.Generator) -> int:

@@ -33,6 +33,8 @@ from infoprint.pipeline.run import AnalysisContext
 from infoprint.run.directory import METRICS_KEY
 
 _PRIMARY = CHANNEL_MEASURES[PRIMARY_MEASURE]  # its hotspots are summarised and linked
+LINK_COLUMNS = ["ensemble_a", "hotspot_a", "ensemble_b", "hotspot_b", "nmi"]
+"""The columns of ``hotspot_links.csv`` (:func:`links_table`)."""
 
 
 @dataclass
@@ -210,12 +212,11 @@ def links_table(links: HotspotLinks) -> Table:
         for j, (ens_b, hot_b) in enumerate(links.labels):
             if ens_a != ens_b:
                 rows.append([ens_a, hot_a, ens_b, hot_b, float(links.nmi[i, j])])
-    columns = ["ensemble_a", "hotspot_a", "ensemble_b", "hotspot_b", "nmi"]
     return Table(
-        "hotspot_links",
-        "hotspots linked across ensembles",
-        columns,
-        rows,
+        name="hotspot_links",
+        title="hotspots linked across ensembles",
+        columns=LINK_COLUMNS,
+        rows=rows,
         caption=(
             f"Each {_PRIMARY.symbol} hotspot of one ensemble against each of another: NMI between "
             "their consensus channels (the hotspot's most central member) on the shared probe "

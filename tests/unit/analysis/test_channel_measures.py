@@ -10,6 +10,7 @@ measure touches its registry entry, its test and its docs line only.
 from __future__ import annotations
 
 import csv
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from infoprint.analysis.measures import (
     NMI_FLOOR,
     ChannelMeasure,
     channel_measure,
+    register,
 )
 from infoprint.analysis.options import ClusteringOptions, HotspotFusionOptions, TraversalOptions
 from infoprint.analysis.results import hotspot_table, write_results
@@ -44,21 +46,20 @@ def _unshared(structure: EnsembleStructure) -> np.ndarray:
 UNSHARED = ChannelMeasure(
     name="unshared",
     symbol="1 − NMI",
-    units="",
     matrix=_unshared,
     distance=lambda unshared: np.clip(unshared, 0.0, None),
-    distance_name="1 − NMI",
     higher_is_closer=False,
     colour_map="cividis",
     value_range=(0.0, 1.0),
-    caption="Channels of all runs compared by 1 − NMI (0 = the same information).",
+    compared_by="1 − NMI (0 = the same information)",
+    squares="bright squares on the diagonal are hotspots",
 )
 
 
 @pytest.fixture
 def unshared() -> Iterator[ChannelMeasure]:
     """1 − NMI in the registry for one test."""
-    CHANNEL_MEASURES.add(UNSHARED.name, UNSHARED)
+    register(UNSHARED)
     yield UNSHARED
     CHANNEL_MEASURES.remove(UNSHARED.name)
 
@@ -170,7 +171,7 @@ def test_an_analysis_and_a_study_carry_a_registered_measure(tmp_path: Path) -> N
         assert (folder / "structure_unshared.png").is_file()
         with (folder / "hotspot_fusion.csv").open() as f:
             assert {r["measure"] for r in csv.DictReader(f)} == {"unshared"}
-        assert UNSHARED.caption in (folder / "report.html").read_text()
+        assert html.escape(UNSHARED.caption) in (folder / "report.html").read_text()
     with (out / "study.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [int(r["unshared_hotspots"]) for r in rows] == [2, 2]
