@@ -1,4 +1,6 @@
-"""What the training benchmarks share (``training.py``, ``packs.py``, ``levers.py``).
+"""What the benchmarks share: clocks and the demo's model (``training.py``, ``packs.py``,
+``levers.py``), competing load (``fusion.py``, ``study.py``), a baseline copy of the info
+package (``nmi_precision.py``, ``fusion.py``).
 
 Not a script, and it imports no bench script: the scripts import it (``python
 bench/<script>.py`` puts bench/ on ``sys.path``), never each other in a circle.
@@ -6,10 +8,19 @@ bench/<script>.py`` puts bench/ on ``sys.path``), never each other in a circle.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from hydra import compose, initialize_config_dir
@@ -18,7 +29,9 @@ from omegaconf import DictConfig
 from infoprint.models.vae import VAE
 from infoprint.tasks.train import build
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+INFO = "src/infoprint/info"
 
 Clock = tuple[float, float]  # (wall, process CPU) seconds
 
@@ -59,3 +72,49 @@ def make_model(model: str, resolution: int) -> VAE:
     ``infoprint.tasks.train.build`` as for a run; its weights draw from torch's global RNG."""
     _, vae, _ = build(_train_config(model, resolution), job_num=0)
     return vae
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def competing_load(per_core: int = 1) -> Iterator[int]:
+    """``per_core`` busy processes per core (``os.cpu_count()``), started here and stopped
+    on exit: the machine an analysis shares with training jobs or a login node's users."""
+    spinners = [
+        multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+        for _ in range(per_core * (os.cpu_count() or 1))
+    ]
+    for p in spinners:
+        p.start()
+    try:
+        time.sleep(0.5)  # let them reach their loop
+        yield len(spinners)
+    finally:
+        for p in spinners:
+            p.kill()
+            p.join()
+
+
+def load_baseline(spec: str) -> ModuleType:
+    """The info package from a directory (a copy of src/infoprint/info) or a git revision,
+    imported as a separate top-level package (it imports only relatively)."""
+    tmp = Path(tempfile.mkdtemp(prefix="info_baseline_"))
+    pkg = tmp / "baseline_info"
+    if Path(spec).is_dir():
+        shutil.copytree(spec, pkg)
+    else:
+        pkg.mkdir()
+        names = _git("ls-tree", "--name-only", f"{spec}:{INFO}").split()
+        for name in (n for n in names if n.endswith(".py")):
+            (pkg / name).write_text(_git("show", f"{spec}:{INFO}/{name}"))
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("baseline_info")
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout

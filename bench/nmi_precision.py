@@ -23,46 +23,15 @@ centred coefficient rows instead. This script prints
 from __future__ import annotations
 
 import argparse
-import importlib
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import torch
+from _common import load_baseline
 
 import infoprint.info as current
-
-ROOT = Path(__file__).resolve().parents[1]
-INFO = "src/infoprint/info"
-
-
-def load_baseline(spec: str) -> ModuleType:
-    """The info package from a directory (a copy of src/infoprint/info) or a git revision,
-    imported as a separate top-level package (it imports only relatively)."""
-    tmp = Path(tempfile.mkdtemp(prefix="nmi_baseline_"))
-    pkg = tmp / "baseline_info"
-    if Path(spec).is_dir():
-        shutil.copytree(spec, pkg)
-    else:
-        pkg.mkdir()
-        names = subprocess.run(
-            ["git", "ls-tree", "--name-only", f"{spec}:{INFO}"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.split()  # fmt: skip
-        for name in (n for n in names if n.endswith(".py")):
-            text = subprocess.run(
-                ["git", "show", f"{spec}:{INFO}/{name}"],
-                cwd=ROOT, capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
-            (pkg / name).write_text(text)
-    sys.path.insert(0, str(tmp))
-    return importlib.import_module("baseline_info")
 
 
 def near_threshold(n: int, m: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -48,7 +48,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
@@ -64,7 +63,10 @@ from .engine import (
     coefficient_buffers,
     cpu_chunk_cap,
     cpu_scratch,
+    default_workers,
+    for_each_chunk,
     plan_fusion,
+    single_threaded_ops,
 )
 from .measures import information_powers
 
@@ -102,29 +104,110 @@ _MIN_SHARED_BITS = 1e-12
 """Floor of the NMI denominator (2 I_U − I_UU')(2 I_V − I_VV') in the objective."""
 
 
-def _bits(log_c: Tensor) -> Tensor:
-    """I[L] = log2 N − (1/N) Σ_i logsumexp_j L_ij / ln 2 for ``L [N, N]``, in bits."""
-    return math.log2(log_c.shape[-1]) - torch.logsumexp(log_c, dim=-1).mean(dim=-1) / _LN2
+_KERNEL_BLOCK_ELEMS = 2**16
+"""Entries of C_U per chunk of rows of a pass: a few ``[rows, N]`` float32 temporaries stay
+in the L2 cache while the rows are many enough that the loop's Python overhead is small
+(``bench/fusion.py``)."""
+_MAX_CHUNKS = 256
+"""At most this many chunks per pass (each keeps its column sums of the gradient)."""
+_PARALLEL_MIN_COEFFICIENTS = 10**6
+"""Passes over fewer coefficients C_U (N < 1,000) run on one thread: a second one gains
+nothing there and loses more than its share on a busy machine (``bench/fusion.py``)."""
 
 
-def _row_sum_bits(row_sums: Tensor, n: int) -> Tensor:
-    """log2 N − (1/N) Σ_i log2 s_i over the last axis of row sums ``s [..., N]``, in bits."""
-    return math.log2(n) - row_sums.log2().mean(dim=-1)
+def _kernel_rows(mu: Tensor, logvar: Tensor, var: Tensor, rows: slice) -> Tensor:
+    """``[B, N]`` Bhattacharyya coefficients C_U[i, j] = exp(−D_ij) of the probe rows ``rows``.
 
-
-def _distance_matrix(mu: Tensor, logvar: Tensor) -> Tensor:
-    """Differentiable Bhattacharyya distances ``[N, N]`` between diagonal Gaussians.
-
-    Per dimension D = Δμ² / (4 (v_i + v_j)) + 1/2 ln cosh(δ/2), δ = logvar_i − logvar_j
-    (the stable form of :mod:`.bhattacharyya`), with ln cosh x = x + softplus(−2x) − ln 2,
-    which is smooth at x = 0 (the in-place kernels of :mod:`.bhattacharyya` are not
-    differentiable).
+    Per dimension D = Δμ² / (4 (v_i + v_j)) + 1/2 ln cosh(δ/2), δ = logvar_i − logvar_j, with
+    ln cosh x = |x| + log1p(e^{−2|x|}) − ln 2 (the stable form of :mod:`.bhattacharyya`).
     """
-    var = logvar.exp()
-    diff = (mu[:, None, :] - mu[None, :, :]).square()
-    half = 0.5 * (logvar[:, None, :] - logvar[None, :, :])
-    log_cosh = half + F.softplus(-2.0 * half) - _LN2
-    return (diff / (4.0 * (var[:, None, :] + var[None, :, :])) + 0.5 * log_cosh).sum(-1)
+    distance = mu.new_zeros(rows.stop - rows.start, mu.shape[0])
+    for k in range(mu.shape[1]):
+        half = (0.5 * (logvar[rows, k, None] - logvar[None, :, k])).abs_()
+        distance += torch.exp(-2.0 * half).log1p_().add_(half).sub_(_LN2).mul_(0.5)
+        delta = mu[rows, k, None] - mu[None, :, k]
+        distance += delta.square_().div_(4.0 * (var[rows, k, None] + var[None, :, k]))
+    return _flushed(distance.neg_().exp_())
+
+
+def _flushed(coefficients: Tensor) -> Tensor:
+    """``coefficients`` with entries below sqrt(smallest normal) set to 0, in place.
+
+    Their products and squares would be subnormal numbers, which the CPU multiplies tens of
+    times slower (a 3x slower fusion step in float32); every row sum they enter is at least
+    1, so they are below its rounding by over ten orders of magnitude.
+    """
+    return coefficients.masked_fill_(coefficients < torch.finfo(coefficients.dtype).tiny ** 0.5, 0)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One pass over the fused channel's coefficients, chunk by chunk of probe rows.
+
+    On the CPU, ``workers`` threads take the chunks in turn with single-threaded torch ops
+    (:func:`~infoprint.info.engine.for_each_chunk`, as the pairwise engine): no parallel
+    region per operation, so a busy machine slows a pass by its fair share instead of
+    stalling every operation on its slowest thread (``bench/fusion.py``). Each chunk writes
+    only its own rows (and its own column sums), so the result does not depend on the
+    workers. Rows rebuilt from the members (beyond the memory budget) go by the plan's
+    chunks, one at a time.
+    """
+
+    n: int
+    rows: int
+    workers: int
+    cpu: bool
+
+    @classmethod
+    def of(cls, n: int, target: FusionTarget | None, device: torch.device, workers: int) -> _Pass:
+        if target is not None and target.coefficients is None:
+            return cls(n, target.plan.rows_per_chunk, 1, device.type == "cpu")
+        rows = max(1, _KERNEL_BLOCK_ELEMS // n, -(-n // _MAX_CHUNKS))
+        workers = workers if n * n >= _PARALLEL_MIN_COEFFICIENTS else 1
+        return cls(n, rows, workers, device.type == "cpu")
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.n // self.rows)
+
+    def run(self, work: Callable[[slice], None]) -> None:
+        with torch.no_grad(), single_threaded_ops(self.cpu and self.workers > 1):
+            for_each_chunk(self.n, self.rows, self.workers, lambda: None, lambda _, r: work(r))
+
+
+@dataclass
+class _RowSums:
+    """The fused channel's coefficients C_U ``[N, N]`` and their row sums, in one pass by
+    chunks of rows: ``s [N]`` of C_U, ``q [N]`` of C_U∘C_U and, with a target, ``r [N, M]``
+    = Σ_j C_U[i, j] C_m[i, j] with every member (a batched matrix product per chunk). Every
+    row sum is at least 1 (C[i, i] = 1), so their logarithms never underflow."""
+
+    kernel: Tensor
+    s: Tensor
+    q: Tensor
+    r: Tensor | None
+
+    @classmethod
+    def of(
+        cls, mu: Tensor, logvar: Tensor, target: FusionTarget | None = None, workers: int = 1
+    ) -> _RowSums:
+        n = mu.shape[0]
+        var = logvar.exp()
+        kernel, s, q = mu.new_empty(n, n), mu.new_empty(n), mu.new_empty(n)
+        r = None if target is None else mu.new_empty(n, target.n_members)
+
+        def work(rows: slice) -> None:
+            kernel[rows] = block = _kernel_rows(mu, logvar, var, rows)
+            s[rows], q[rows] = block.sum(-1), block.square().sum(-1)
+            if target is not None:
+                r[rows] = torch.bmm(target.member_rows(rows), block[:, :, None])[..., 0]
+
+        _Pass.of(n, target, mu.device, workers if target is None else target.workers).run(work)
+        return cls(kernel, s, q, r)
+
+    def bits(self, sums: Tensor) -> Tensor:
+        """I = log2 N − (1/N) Σ_i log2 sums_i over the rows (first axis), in bits."""
+        return math.log2(self.kernel.shape[0]) - sums.log2().mean(dim=0)
 
 
 class FusionTarget:
@@ -136,11 +219,9 @@ class FusionTarget:
     (docs/architecture.md §6, :func:`~infoprint.info.engine.plan_fusion`) the coefficients
     are kept dense (:attr:`coefficients`, ``[N, M, N]``); beyond it every chunk of rows is
     rebuilt from the members when needed (slower, the same values). The joint row sums of
-    the fused channel with all members, Σ_j C_U[i, j] C_m[i, j], are a broadcast product
-    and sum over j per chunk, forward and backward (:class:`_JointRowSums`), so no
-    ``[N, M, N]`` temporary is made. They are sums of exponentials evaluated without a
-    log-sum-exp because every row sum is at least 1 (C_U[i, i] = C_m[i, i] = 1), so nothing
-    underflows to a log of 0.
+    the fused channel with all members, Σ_j C_U[i, j] C_m[i, j], are a batched matrix
+    product per chunk, forward and backward (:class:`_Similarity`), so no ``[N, M, N]``
+    temporary is made.
     """
 
     def __init__(
@@ -151,9 +232,12 @@ class FusionTarget:
         dtype: torch.dtype,
         information: Tensor,
         self_joint: Tensor,
+        workers: int = 1,
     ) -> None:
         """The target as planned; :meth:`from_channels` computes every argument."""
         self.members, self.plan, self.device, self.dtype = members, plan, device, dtype
+        self.workers = workers
+        """CPU threads of every pass over the fused channel (:class:`_Pass`)."""
         self.information, self.self_joint = information, self_joint  # [M] I(V), I(VV')
         self.coefficients: Tensor | None = None
         """The dense ``[N, M, N]`` coefficients when the plan keeps them, else ``None``."""
@@ -172,10 +256,12 @@ class FusionTarget:
         device: DeviceLike = "auto",
         dtype: torch.dtype = torch.float32,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        workers: int | None = None,
     ) -> FusionTarget:
         """The target of the member channels: coefficients built in float64 and held in
         ``dtype`` within ``memory_budget`` bytes; I_V and I_VV' computed in float64 by
-        :func:`~infoprint.info.measures.information_powers`."""
+        :func:`~infoprint.info.measures.information_powers`. ``workers``: CPU threads of each
+        fusion step (default ``torch.get_num_threads()``; 1 off the CPU)."""
         members = as_channel_set(members)
         itemsize = checked_itemsize(dtype)
         dev = resolve_device(device)
@@ -200,7 +286,7 @@ class FusionTarget:
             members, (1, 2), device=dev, dtype=torch.float64, memory_budget=memory_budget
         )
         info, self_joint = (b.to(device=dev, dtype=dtype) for b in bits)
-        return cls(members, plan, dev, dtype, info, self_joint)
+        return cls(members, plan, dev, dtype, info, self_joint, default_workers(dev, workers))
 
     @property
     def n_members(self) -> int:
@@ -210,24 +296,28 @@ class FusionTarget:
     def n_points(self) -> int:
         return int(self.members.n_points)
 
+    def member_rows(self, rows: slice) -> Tensor:
+        """``T[rows]`` ``[B, M, N]`` in the target's dtype: a view of the dense coefficients,
+        or the rows rebuilt in float64 and rounded to the dtype (the values the dense copy
+        holds), tiny entries flushed to 0 (:func:`_flushed`)."""
+        if self.coefficients is not None:
+            return self.coefficients[rows]
+        built = self.members.coefficient_rows(rows, self.device, torch.float64)
+        return _flushed(built.to(self.dtype))
+
     def row_chunks(self) -> Iterator[tuple[slice, Tensor]]:
-        """``(rows, T[rows])`` ``[B, M, N]`` in the target's dtype, for all probe rows in
-        chunks of the plan's size: views of the dense coefficients, or rows rebuilt in
-        float64 and rounded to the dtype (the values the dense copy holds)."""
+        """``(rows, T[rows])`` for all probe rows by the plan's chunks."""
         n, step = self.n_points, self.plan.rows_per_chunk
         for r0 in range(0, n, step):
             rows = slice(r0, min(r0 + step, n))
-            if self.coefficients is not None:
-                yield rows, self.coefficients[rows]
-            else:
-                built = self.members.coefficient_rows(rows, self.device, torch.float64)
-                yield rows, built.to(self.dtype)
+            yield rows, self.member_rows(rows)
 
     def similarity(self, mu: Tensor, logvar: Tensor, objective: str) -> Tensor:
         """``[M]`` similarity of the embedding ``mu/logvar [N, d]`` with every member.
 
-        Differentiable in ``mu`` and ``logvar``; see the module docstring for the
-        objectives. NMI is taken as 0 where (2 I_U − I_UU')(2 I_V − I_VV') ≤ 0.
+        Differentiable in ``mu`` and ``logvar`` (a closed-form gradient,
+        :class:`_Similarity`); see the module docstring for the objectives. NMI is taken as
+        0 where (2 I_U − I_UU')(2 I_V − I_VV') ≤ 0.
         """
         _check_objective(objective)
         n = self.n_points
@@ -236,11 +326,7 @@ class FusionTarget:
                 f"mu and logvar must both be [{n}, d]; got {tuple(mu.shape)} and "
                 f"{tuple(logvar.shape)}"
             )
-        log_u = -_distance_matrix(mu, logvar)  # [N, N]
-        info_u = _bits(log_u)
-        rows = _JointRowSums.apply(log_u.exp(), self)  # [N, M]
-        joint = _row_sum_bits(rows.T, n)  # [M] I(UV)
-        return FUSION_OBJECTIVES[objective](_Terms(self, log_u, info_u, joint))
+        return _Similarity.apply(mu, logvar, self, objective)
 
     def spectral_embedding(self, dim: int) -> Tensor:
         """``[N, dim]`` leading eigenvectors of the members' mean transition matrix.
@@ -268,22 +354,23 @@ class FusionTarget:
 
 @dataclass(frozen=True)
 class _Terms:
-    """What every fusion objective is built from: the fused channel U's log coefficients
-    ``[N, N]``, I(U) and I(UV) with every member V (bits, ``[M]``)."""
+    """What every fusion objective is built from: I(U), I(UU') (the fused channel with an
+    independent copy of itself) and I(UV) with every member V (bits, ``[M]``)."""
 
     target: FusionTarget
-    log_u: Tensor
     info_u: Tensor
+    self_u: Tensor
     joint: Tensor
+
+    @classmethod
+    def of(cls, target: FusionTarget, sums: _RowSums) -> _Terms:
+        assert sums.r is not None
+        return cls(target, sums.bits(sums.s), sums.bits(sums.q), sums.bits(sums.r))
 
     @property
     def shared(self) -> Tensor:
         """I(U;V) = I(U) + I(V) − I(UV)."""
         return self.info_u + self.target.information - self.joint
-
-    def self_u(self) -> Tensor:
-        """I(UU'), the fused channel with an independent copy of itself."""
-        return _bits(2.0 * self.log_u)
 
 
 @FUSION_OBJECTIVES.register("mutual_information")
@@ -294,14 +381,14 @@ def _mutual_information(terms: _Terms) -> Tensor:
 @FUSION_OBJECTIVES.register("exp_neg_vi")
 def _exp_neg_vi(terms: _Terms) -> Tensor:
     """exp(−VI), VI = 2 I(UV) − I(UU') − I(VV')."""
-    return torch.exp(-(2.0 * terms.joint - terms.self_u() - terms.target.self_joint))
+    return torch.exp(-(2.0 * terms.joint - terms.self_u - terms.target.self_joint))
 
 
 @FUSION_OBJECTIVES.register("nmi")
 def _nmi(terms: _Terms) -> Tensor:
     """I(U;V) / sqrt(I(U;U') I(V;V')); 0 where the denominator is not positive."""
     target = terms.target
-    den = (2.0 * terms.info_u - terms.self_u()) * (2.0 * target.information - target.self_joint)
+    den = (2.0 * terms.info_u - terms.self_u) * (2.0 * target.information - target.self_joint)
     ok = den > _MIN_SHARED_BITS
     return torch.where(ok, terms.shared / den.clamp(min=_MIN_SHARED_BITS).sqrt(), 0.0)
 
@@ -318,30 +405,88 @@ def _random_start(target: FusionTarget, dim: int, seed: int) -> Tensor:
     return start.to(target.device)
 
 
-class _JointRowSums(torch.autograd.Function):
-    """``[N, M]`` Σ_j C_m[i, j] K[i, j] of a kernel ``K [N, N]`` with every member.
+class _Similarity(torch.autograd.Function):
+    """``[M]`` similarity s(U, V_m) of the fused channel ``mu/logvar`` with every member,
+    with its gradient in closed form (docs/architecture.md §5).
 
-    Chunk by chunk of probe rows (:meth:`FusionTarget.row_chunks`), and so is the backward
-    pass, ∂/∂K[i, j] = Σ_m g[i, m] C_m[i, j]: autograd of the broadcast product would keep
-    every chunk (the whole ``[N, M, N]``) until the backward pass.
+    Forward: one pass of row sums (:class:`_RowSums`), then the objective of the terms.
+    Backward: with a = ∂F/∂I(U), b = ∂F/∂I(UU') and g_m = ∂F/∂I(UV_m) (autograd of the
+    objective on these scalars alone), the chain rule through I = log2 N − (1/N) Σ_i log2 s_i
+    gives, per pair of probe points,
+
+        ∂F/∂D_ij = C_U[i, j] / (N ln 2) · (a/s_i + 2b C_U[i, j]/q_i + Σ_m g_m C_m[i, j]/r_im),
+
+    and D_ij (see :func:`_kernel_rows`) moves with μ_i by Δμ / (2 w), with logvar_i by
+    −Δμ² v_i / (4 w²) + tanh(δ/2) / 4 (w = v_i + v_j, δ = logvar_i − logvar_j), and with
+    point j by the same terms mirrored. Every chunk of rows adds its row sums to the rows'
+    gradient and its column sums to all points', so the ``[N, N]`` chain of elementwise
+    operations runs twice per step in cache-sized chunks instead of through autograd.
     """
 
     @staticmethod
-    def forward(ctx: Any, kernel: Tensor, target: FusionTarget) -> Tensor:
-        ctx.target = target
-        out = kernel.new_empty(target.n_points, target.n_members)
-        for rows, c in target.row_chunks():
-            out[rows] = (c * kernel[rows, None, :]).sum(-1)
-        return out
+    def forward(
+        ctx: Any, mu: Tensor, logvar: Tensor, target: FusionTarget, objective: str
+    ) -> Tensor:
+        sums = _RowSums.of(mu, logvar, target)
+        ctx.save_for_backward(mu, logvar)
+        ctx.sums, ctx.target, ctx.objective = sums, target, objective
+        return FUSION_OBJECTIVES[objective](_Terms.of(target, sums))
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
-        target: FusionTarget = ctx.target
-        grad_kernel = grad.new_empty(target.n_points, target.n_points)
-        for rows, c in target.row_chunks():
-            grad_kernel[rows] = (grad[rows, :, None] * c).sum(1)
-        return grad_kernel, None
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None, None]:
+        mu, logvar = ctx.saved_tensors
+        terms = _Terms.of(ctx.target, ctx.sums)
+        leaves = [t.detach().requires_grad_() for t in (terms.info_u, terms.self_u, terms.joint)]
+        with torch.enable_grad():
+            value = FUSION_OBJECTIVES[ctx.objective](_Terms(ctx.target, *leaves))
+            a, b, g = torch.autograd.grad(value, leaves, grad, materialize_grads=True)
+        return (*_distance_gradient(mu, logvar, ctx.target, ctx.sums, (a, b, g)), None, None)
+
+
+def _distance_gradient(
+    mu: Tensor,
+    logvar: Tensor,
+    target: FusionTarget,
+    sums: _RowSums,
+    terms_grad: tuple[Tensor, Tensor, Tensor],
+) -> tuple[Tensor, Tensor]:
+    """∂F/∂μ and ∂F/∂logvar ``[N, d]`` from the gradients of the terms (:class:`_Similarity`).
+
+    Each chunk of rows i adds its row sums to the rows' own gradient and keeps its column
+    sums (the same terms for the points j) apart; those are added in chunk order, so the
+    gradient is the same whichever worker took which chunk (rows rebuilt beyond the memory
+    budget go one chunk at a time and add their column sums in order as they come).
+    """
+    a, b, g = terms_grad
+    n, d = mu.shape
+    var = logvar.exp()
+    split = _Pass.of(n, target, mu.device, target.workers)
+    own = mu.new_zeros(2, n, d)  # [μ, logvar] terms of the rows of each chunk
+    slots = 1 if target.coefficients is None else split.chunks  # rebuilt: one at a time
+    columns = mu.new_zeros(slots, 2, n, d)  # the same terms of the points j, per chunk
+    weights = (g / sums.r)[:, None, :]  # [N, 1, M]: g_m / r_im
+
+    def work(rows: slice) -> None:
+        block = sums.kernel[rows]
+        inner = torch.bmm(weights[rows], target.member_rows(rows))[:, 0]
+        inner += (a / sums.s[rows])[:, None]
+        inner += (2.0 * b / sums.q[rows])[:, None] * block
+        d_distance = inner.mul_(block).mul_(1.0 / (n * _LN2))  # ∂F/∂D for these rows
+        column = columns[rows.start // split.rows % slots]
+        for k in range(d):
+            ratio = (mu[rows, k, None] - mu[None, :, k]).div_(var[rows, k, None] + var[None, :, k])
+            moved = d_distance * ratio  # ∂F/∂D · Δμ / w
+            squared = moved * ratio  # ∂F/∂D · Δμ² / w²
+            tilt = torch.tanh(0.5 * (logvar[rows, k, None] - logvar[None, :, k])).mul_(d_distance)
+            own[0, rows, k] = 0.5 * moved.sum(1)
+            own[1, rows, k] = 0.25 * (tilt.sum(1) - var[rows, k] * squared.sum(1))
+            column[0, :, k] -= 0.5 * moved.sum(0)
+            column[1, :, k] -= 0.25 * (tilt.sum(0) + var[:, k] * squared.sum(0))
+
+    split.run(work)
+    total = own + columns.sum(0)
+    return total[0], total[1]
 
 
 @dataclass
@@ -375,7 +520,7 @@ def _check_objective(objective: str) -> None:
     FUSION_OBJECTIVES.check(objective)  # an unknown name: a ConfigError listing the names
 
 
-def _matching_scale(start: Tensor, bits: float) -> float:
+def _matching_scale(start: Tensor, bits: float, workers: int) -> float:
     """Scale r at which the means ``r * start`` (unit variances) carry ``bits`` bits.
 
     I(U) grows monotonically with r; bisection on ln r over [1e-3, 1e4] (capped there when
@@ -387,7 +532,8 @@ def _matching_scale(start: Tensor, bits: float) -> float:
     with torch.no_grad():
         for _ in range(_BISECTION_STEPS):
             mid = 0.5 * (lo + hi)
-            if float(_bits(-_distance_matrix(start * math.exp(mid), zeros))) < bits:
+            sums = _RowSums.of(start * math.exp(mid), zeros, workers=workers)
+            if float(sums.bits(sums.s)) < bits:
                 lo = mid
             else:
                 hi = mid
@@ -407,6 +553,7 @@ def fuse(
     seed: int = 0,
     device: DeviceLike = "auto",
     dtype: torch.dtype = torch.float32,
+    workers: int | None = None,
 ) -> FusedSpace:
     """Optimise a ``dim``-dimensional Gaussian embedding to agree with the members.
 
@@ -417,7 +564,8 @@ def fuse(
     Args:
         members: a channel set on the probe set (e.g. ``GaussianChannels`` of the chosen
             runs' channels, ``GaussianSpaces`` of whole latent spaces) or a prebuilt
-            :class:`FusionTarget` (then ``device`` and ``dtype`` are the target's).
+            :class:`FusionTarget` (then ``device``, ``dtype`` and ``workers`` are the
+            target's).
         dim, objective: dimension d of the fused embedding; one of :data:`FUSION_OBJECTIVES`.
         steps, lr, optimizer: gradient steps, learning rate and optimiser (one of
             :data:`FUSION_OPTIMIZERS`).
@@ -433,26 +581,21 @@ def fuse(
             docstring).
         seed: seed of the random start (a CPU generator: the same start on any device).
         device, dtype: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``; float32/64.
+        workers: CPU threads of each step (default ``torch.get_num_threads()``); the result
+            does not depend on them.
     """
     _check_fuse_options(objective, optimizer, init, dim, steps, lr, init_scale)
     target = members
     if not isinstance(target, FusionTarget):
-        target = FusionTarget.from_channels(target, device=device, dtype=dtype)
+        target = FusionTarget.from_channels(target, device=device, dtype=dtype, workers=workers)
     mu = _initial_means(target, dim, init, init_scale, seed).to(target.dtype).requires_grad_()
     logvar = torch.zeros(mu.shape, device=mu.device, dtype=mu.dtype, requires_grad=True)
     trace = _ascend(target, mu, logvar, objective, FUSION_OPTIMIZERS[optimizer], lr, steps)
     with torch.no_grad():
-        final = target.similarity(mu, logvar, objective)
-        bits = float(_bits(-_distance_matrix(mu, logvar)))
-    return FusedSpace(
-        mu=mu.detach().cpu(),
-        logvar=logvar.detach().cpu(),
-        objective=objective,
-        similarity=final.cpu(),
-        information=bits,
-        trace=trace.cpu(),
-        seed=seed,
-    )
+        terms = _Terms.of(target, _RowSums.of(mu, logvar, target))
+    final = FUSION_OBJECTIVES[objective](terms).cpu()
+    mu, logvar = mu.detach().cpu(), logvar.detach().cpu()
+    return FusedSpace(mu, logvar, objective, final, float(terms.info_u), trace.cpu(), seed)
 
 
 def _check_fuse_options(
@@ -483,7 +626,7 @@ def _initial_means(
     ``None``, to carry the members' mean information."""
     start = FUSION_INITS[init](target, dim, seed)
     if init_scale is None:
-        init_scale = _matching_scale(start, float(target.information.mean()))
+        init_scale = _matching_scale(start, float(target.information.mean()), target.workers)
     return start * init_scale
 
 
