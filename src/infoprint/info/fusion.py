@@ -54,7 +54,7 @@ from torch.autograd.function import once_differentiable
 from infoprint.registry import Registry
 
 from .bhattacharyya import bhattacharyya_distance
-from .channels import ChannelSet, as_channel_set
+from .channels import ChannelSet, as_channel_set, flush_tiny
 from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
@@ -127,17 +127,7 @@ def _kernel_rows(mu: Tensor, logvar: Tensor, var: Tensor, rows: slice) -> Tensor
         distance += torch.exp(-2.0 * half).log1p_().add_(half).sub_(_LN2).mul_(0.5)
         delta = mu[rows, k, None] - mu[None, :, k]
         distance += delta.square_().div_(4.0 * (var[rows, k, None] + var[None, :, k]))
-    return _flushed(distance.neg_().exp_())
-
-
-def _flushed(coefficients: Tensor) -> Tensor:
-    """``coefficients`` with entries below sqrt(smallest normal) set to 0, in place.
-
-    Their products and squares would be subnormal numbers, which the CPU multiplies tens of
-    times slower (a 3x slower fusion step in float32); every row sum they enter is at least
-    1, so they are below its rounding by over ten orders of magnitude.
-    """
-    return coefficients.masked_fill_(coefficients < torch.finfo(coefficients.dtype).tiny ** 0.5, 0)
+    return flush_tiny(distance.neg_().exp_())
 
 
 @dataclass(frozen=True)
@@ -299,11 +289,11 @@ class FusionTarget:
     def member_rows(self, rows: slice) -> Tensor:
         """``T[rows]`` ``[B, M, N]`` in the target's dtype: a view of the dense coefficients,
         or the rows rebuilt in float64 and rounded to the dtype (the values the dense copy
-        holds), tiny entries flushed to 0 (:func:`_flushed`)."""
+        holds), tiny entries flushed to 0 (:func:`~infoprint.info.channels.flush_tiny`)."""
         if self.coefficients is not None:
             return self.coefficients[rows]
         built = self.members.coefficient_rows(rows, self.device, torch.float64)
-        return _flushed(built.to(self.dtype))
+        return flush_tiny(built.to(self.dtype))
 
     def row_chunks(self) -> Iterator[tuple[slice, Tensor]]:
         """``(rows, T[rows])`` for all probe rows by the plan's chunks."""

@@ -274,3 +274,24 @@ def test_errors_are_clear() -> None:
         DiscreteChannels(np.full((5, 1), 0.5))
     with pytest.raises(ValueError, match="outside"):
         ChannelGroups(np.zeros((5, 2)), np.zeros((5, 2)), [[0, 2]])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_coefficient_rows_hold_no_subnormal_numbers(dtype) -> None:
+    """Points far apart give coefficients down to exp(−10^4): those under sqrt(smallest
+    normal) are 0 (their products would be subnormal, tens of times slower to multiply),
+    the others equal the exact coefficients to the dtype's rounding."""
+    mu = np.linspace(0.0, 400.0, 60)[:, None] * np.array([[1.0, 0.1, 0.01]])
+    logvar = np.zeros_like(mu)
+    for channels in (
+        GaussianChannels(mu, logvar),
+        GaussianSpaces(mu.T[:, :, None], logvar.T[:, :, None]),
+    ):
+        rows = channels.coefficient_rows(slice(0, 60), torch.device("cpu"), dtype)
+        held = torch.as_tensor(mu, dtype=dtype).double()  # the means as the dtype holds them
+        exact = torch.exp(-(held[:, :, None] - held.T[None]).square() / 8)
+        floor = torch.finfo(dtype).tiny ** 0.5
+        assert not ((rows > 0) & (rows < floor)).any() and (rows == 0).any()
+        kept = exact >= 2 * floor  # exp(−D) to D's rounding: D ≤ 44 in float32, 354 in float64
+        rtol = 4 * (1 - math.log(floor)) * torch.finfo(dtype).eps
+        assert torch.allclose(rows.double()[kept], exact[kept], rtol=rtol, atol=0.0)
