@@ -40,9 +40,12 @@ def compose_config(name: str, overrides: list[str]) -> DictConfig:
         return compose(config_name=name, overrides=overrides, return_hydra_config=False)
 
 
-def run_script(script: str, args: list[str], cwd: Path, timeout: int = 600):
-    """Run train.py / analyze.py from the repo as a user would, with cwd=``cwd``."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1"}
+def run_script(
+    script: str, args: list[str], cwd: Path, timeout: int = 600, env: dict[str, str] | None = None
+):
+    """Run train.py / analyze.py from the repo as a user would, with cwd=``cwd`` and the
+    environment plus ``env``."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, str(ROOT / script), *args],
         cwd=cwd,

@@ -80,3 +80,16 @@ def test_every_yaml_in_a_group_composes():
     for option in ("dir", "wandb"):
         cfg = compose_config("analyze", [f"source={option}"])
         assert cfg.source._target_.startswith("infoprint.sources.")
+
+
+@pytest.mark.parametrize("cap", ["AVX2", "avx512_core", "AVX512_CORE_VNNI"])
+def test_a_cpu_held_below_bf16_instructions_trains_in_float32(cap, monkeypatch):
+    """Emulating another CPU's kernels (ONEDNN_MAX_CPU_ISA) also emulates its choice."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert not resolvers.cpu_has_bf16_units()
+    assert fast_precision() == "32-true"
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    hardware = resolvers.cpu_has_bf16_units()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert resolvers.cpu_has_bf16_units() == hardware
