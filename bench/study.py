@@ -5,9 +5,11 @@ factors in a few channels, with run-to-run noise; the other channels carry next 
 nothing) are written to a temp folder and analysed with the default options as one
 ``python analyze.py`` would (a study: 6 ensembles), timing every stage and measuring its
 peak memory (the process's peak RSS, reset before each stage). Target: the whole default
-analysis under 5 minutes on a 2-core machine.
+analysis under 5 minutes on a 2-core machine. With ``--load``, the same analysis runs again
+with one busy process per core (started and stopped here) and each stage's loaded/quiet
+ratio is printed (fair share: 2x).
 
-    python bench/study.py [--ensembles 6] [--runs 50] [--channels 10] [--points 1000]
+    python bench/study.py [--ensembles 6] [--runs 50] [--channels 10] [--points 1000] [--load]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from _common import competing_load
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
@@ -86,14 +89,8 @@ def write_study(root: Path, ensembles: int, runs: int, channels: int, points: in
             ).save(root / "runs" / f"{e * runs + r}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ensembles", type=int, default=6)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--channels", type=int, default=10)
-    parser.add_argument("--points", type=int, default=1000)
-    args = parser.parse_args()
-    print(f"load average before {os.getloadavg()}")
+def run_study(args: argparse.Namespace) -> tuple[dict[str, list[float]], float, int]:
+    """Seconds, peak RSS and count per stage, the total seconds and the runs analysed."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_study(root, args.ensembles, args.runs, args.channels, args.points)
@@ -112,14 +109,44 @@ def main() -> None:
         entry[0] += seconds
         entry[1] = max(entry[1], peak)
         entry[2] += 1
-    print(
-        f"\n{args.ensembles} ensembles x {args.runs} runs x {args.channels} channels, "
-        f"{args.points} probe points: {found['n_runs']} runs"
-    )
+    return by_stage, total, found["n_runs"]
+
+
+def print_stages(by_stage: dict[str, list[float]], total: float) -> None:
     print(f"{'stage':<45} {'times':>5} {'seconds':>9} {'peak RSS MiB':>13}")
     for name, (seconds, peak, times) in sorted(by_stage.items(), key=lambda kv: -kv[1][0]):
         print(f"{name[:45]:<45} {times:>5} {seconds:>9.1f} {peak:>13.0f}")
-    print(f"{'total':<45} {'':>5} {total:>9.1f}   (target < 300 s); load after {os.getloadavg()}")
+    print(f"{'total':<45} {'':>5} {total:>9.1f}   (target < 300 s); load {os.getloadavg()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ensembles", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--channels", type=int, default=10)
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument(
+        "--load", action="store_true", help="run again with one busy process per core"
+    )
+    args = parser.parse_args()
+    print(f"load average before {os.getloadavg()}")
+    quiet, total, n_runs = run_study(args)
+    print(
+        f"\n{args.ensembles} ensembles x {args.runs} runs x {args.channels} channels, "
+        f"{args.points} probe points: {n_runs} runs"
+    )
+    print_stages(quiet, total)
+    if not args.load:
+        return
+    with competing_load() as busy:
+        loaded, loaded_total, _ = run_study(args)
+    print(f"\nwith {busy} busy processes (one per core)")
+    print_stages(loaded, loaded_total)
+    print(f"\n{'stage':<45} loaded/quiet (fair share 2x)")
+    for name, (seconds, _, _) in sorted(quiet.items(), key=lambda kv: -kv[1][0]):
+        if seconds >= 0.5:
+            print(f"{name[:45]:<45} {loaded[name][0] / seconds:9.2f}")
+    print(f"{'total':<45} {loaded_total / total:9.2f}")
 
 
 if __name__ == "__main__":
