@@ -576,13 +576,15 @@ def fuse(
     """
     _check_fuse_options(objective, optimizer, init, dim, steps, lr, init_scale)
     target = members
-    if not isinstance(target, FusionTarget):
-        target = FusionTarget.from_channels(target, device=device, dtype=dtype, workers=workers)
-    mu = _initial_means(target, dim, init, init_scale, seed).to(target.dtype).requires_grad_()
-    logvar = torch.zeros(mu.shape, device=mu.device, dtype=mu.dtype, requires_grad=True)
-    trace = _ascend(target, mu, logvar, objective, FUSION_OPTIMIZERS[optimizer], lr, steps)
-    with torch.no_grad():
-        terms = _Terms.of(target, _RowSums.of(mu, logvar, target))
+    # on the CPU only the passes' workers run in parallel (_Pass): no OpenMP region anywhere
+    with single_threaded_ops(resolve_device(device).type == "cpu"):
+        if not isinstance(target, FusionTarget):
+            target = FusionTarget.from_channels(target, device=device, dtype=dtype, workers=workers)
+        mu = _initial_means(target, dim, init, init_scale, seed).to(target.dtype).requires_grad_()
+        logvar = torch.zeros(mu.shape, device=mu.device, dtype=mu.dtype, requires_grad=True)
+        trace = _ascend(target, mu, logvar, objective, FUSION_OPTIMIZERS[optimizer], lr, steps)
+        with torch.no_grad():
+            terms = _Terms.of(target, _RowSums.of(mu, logvar, target))
     final = FUSION_OBJECTIVES[objective](terms).cpu()
     mu, logvar = mu.detach().cpu(), logvar.detach().cpu()
     return FusedSpace(mu, logvar, objective, final, float(terms.info_u), trace.cpu(), seed)
