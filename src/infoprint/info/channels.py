@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .bhattacharyya import coefficient_1d_into, distance_1d
+from .bhattacharyya import coefficient_1d_into, distance_1d, exponent_cap, flush_tiny
 
 __all__ = [
     "CPU_BLOCK_ELEMS",
@@ -51,18 +51,6 @@ CPU_BLOCK_ELEMS = 2**17
 """Elements per block when building coefficient rows on the CPU (512 KiB in float32): the
 block and its scratch stay in a core's L2 cache through the ~10 elementwise passes of the
 build (on a CPU with 2 MiB of L2 per core, blocks of 2**20 elements built ~25 % slower)."""
-
-
-def flush_tiny(coefficients: Tensor) -> Tensor:
-    """``coefficients`` with entries below sqrt(smallest normal) of their dtype set to 0, in
-    place (~1e-19 in float32, ~1e-154 in float64).
-
-    Their products and squares would be subnormal numbers, which CPUs multiply tens of times
-    slower (the pairwise pass ~1.4x, a fusion step ~3x slower in float32); every row sum they
-    enter is at least 1 (C[i, i] = 1), so they lie below its rounding by over ten orders of
-    magnitude.
-    """
-    return coefficients.masked_fill_(coefficients < torch.finfo(coefficients.dtype).tiny ** 0.5, 0)
 
 
 @runtime_checkable
@@ -320,7 +308,7 @@ class ChannelGroups(_DiagonalGaussian):
             for g in groups:  # add dimension k's distance to every group containing it
                 out[:, g].add_(dk)
             del dk
-        return flush_tiny(out.neg_().exp_())
+        return flush_tiny(out.clamp_(max=exponent_cap(out.dtype)).neg_().exp_())
 
     def __repr__(self) -> str:
         return f"ChannelGroups(n_points={self.n_points}, groups={self.groups})"
@@ -357,7 +345,7 @@ class GaussianSpaces(_DiagonalGaussian):
             out = dk if out is None else out.add_(dk)
             del dk
         assert out is not None
-        return flush_tiny(out.neg_().exp_())
+        return flush_tiny(out.clamp_(max=exponent_cap(out.dtype)).neg_().exp_())
 
     def __repr__(self) -> str:
         r, n, d = self.mu.shape

@@ -53,8 +53,8 @@ from torch.autograd.function import once_differentiable
 
 from infoprint.registry import Registry
 
-from .bhattacharyya import bhattacharyya_distance
-from .channels import ChannelSet, as_channel_set, flush_tiny
+from .bhattacharyya import bhattacharyya_distance, exponent_cap, flush_tiny
+from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
@@ -127,7 +127,8 @@ def _kernel_rows(mu: Tensor, logvar: Tensor, var: Tensor, rows: slice) -> Tensor
         distance += torch.exp(-2.0 * half).log1p_().add_(half).sub_(_LN2).mul_(0.5)
         delta = mu[rows, k, None] - mu[None, :, k]
         distance += delta.square_().div_(4.0 * (var[rows, k, None] + var[None, :, k]))
-    return flush_tiny(distance.neg_().exp_())
+    cap = exponent_cap(distance.dtype)
+    return flush_tiny(distance.clamp_(max=cap).neg_().exp_())
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ class FusionTarget:
     def member_rows(self, rows: slice) -> Tensor:
         """``T[rows]`` ``[B, M, N]`` in the target's dtype: a view of the dense coefficients,
         or the rows rebuilt in float64 and rounded to the dtype (the values the dense copy
-        holds), tiny entries flushed to 0 (:func:`~infoprint.info.channels.flush_tiny`)."""
+        holds), tiny entries flushed to 0 (:func:`~infoprint.info.bhattacharyya.flush_tiny`)."""
         if self.coefficients is not None:
             return self.coefficients[rows]
         built = self.members.coefficient_rows(rows, self.device, torch.float64)
