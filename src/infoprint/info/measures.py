@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import partial
-from typing import Unpack
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -43,6 +43,9 @@ from .engine import (
     run_pass,
 )
 from .pairwise import PairwiseOptions, pairwise_information
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; annotations are never evaluated
+    from typing import Unpack
 
 __all__ = [
     "Comparison",

@@ -44,7 +44,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict
 
 import torch
 from torch import Tensor
@@ -66,6 +66,9 @@ from .engine import (
     plan_pairwise,
     run_pass,
 )
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; annotations are never evaluated
+    from typing import Unpack
 
 __all__ = [
     "PairwiseInformation",
