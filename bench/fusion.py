@@ -3,8 +3,8 @@
 Murphy, Dillavou & Bassett, TMLR 2025 (arXiv 2405.21042), Sec. 4.4. A hotspot of M
 members on N probe points (each member a noisy, differently warped copy of a 32-valued
 factor, as posX in a β-VAE ensemble) is fused as the analysis's hotspot fusion does it
-(``infoprint.info.fuse``: 1-D, exp(−VI), Adam at lr 0.02). For every N, M and torch thread
-count the script prints
+(``infoprint.info.fuse`` with ``hotspot_fusion``'s defaults: 1-D, exp(−VI), Adam). For
+every N, M and torch thread count the script prints
 
 * ``kernel``: the bare joint-row-sum kernel of one step, forward and backward (Σ_j C_U[i, j]
   C_m[i, j] as a batched matrix product, and its transpose), the floor of any step;
@@ -12,7 +12,7 @@ count the script prints
   over 20), and ``step/kernel``;
 * ``base``: the same step of a baseline info package (``--baseline``: a git revision or a
   copy of src/infoprint/info), and ``base/step``;
-* ``nmi``: the fused channel's NMI with the factor after the analysis's 100 steps;
+* ``nmi``: the fused channel's NMI with the factor after the analysis's default steps;
 
 first on the machine as it is, then with one busy process per core that the script starts
 and stops itself (``_common.competing_load``), and the ratio loaded/quiet per row.
@@ -34,9 +34,11 @@ import torch
 from _common import competing_load, load_baseline
 
 import infoprint.info as current
+from infoprint.analysis.options import HotspotFusionOptions
 from infoprint.info import DiscreteChannels, GaussianChannels, GaussianSpaces, compare
 
-FUSE = {"dim": 1, "objective": "exp_neg_vi", "lr": 0.02, "device": "cpu"}
+HOTSPOT = HotspotFusionOptions()
+FUSE = {"dim": HOTSPOT.dim, "objective": HOTSPOT.objective, "lr": HOTSPOT.lr, "device": "cpu"}
 STEPS = (5, 25)
 
 
@@ -87,7 +89,7 @@ def step_ms(info: ModuleType, members: GaussianChannels, repeats: int = 3) -> fl
 
 def fused_nmi(members: GaussianChannels, factor: np.ndarray) -> float:
     target = current.FusionTarget.from_channels(members, device="cpu", memory_budget=BUDGET)
-    space = current.fuse(target, steps=100, **FUSE)
+    space = current.fuse(target, steps=HOTSPOT.steps, **FUSE)
     spaces = GaussianSpaces(space.mu[None], space.logvar[None])
     return float(compare(spaces, DiscreteChannels(factor[:, None]), dtype=torch.float64).nmi[0, 0])
 
