@@ -1,12 +1,13 @@
 """Time the fingerprint callback adds to a run: the demo's training with and without it.
 
-The demo's model and data (β-VAE, conv net, 32 px procedural dSprites, batch 64, one
-thread, bf16 autocast where the CPU has the units: ``experiment=demo``) trained by a bare
+The demo's model and data (β-VAE, conv net, 32 px procedural dSprites, its batch size and
+precision, one thread: ``experiment=demo``) trained by a bare
 Lightning Trainer for ``--steps`` steps, with ``FingerprintCallback(size=--probe)`` and
 without any callback, interleaved over ``--repeats`` rounds in this process. The callback's
 work is fixed per run (probe set and encoder check at setup, encoding the probe set and
 information per channel at fit end), so it is also projected to the demo's run length
-(``--demo-steps``, 3,500). Run on a quiet machine: the load is printed.
+(``--demo-steps``, default the demo's ``trainer.max_steps``). Run on a quiet machine: the
+load is printed.
 
     python bench/callback.py [--steps 300] [--probe 500] [--repeats 3]
 """
@@ -31,9 +32,12 @@ from infoprint.tasks.train import build
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
-def demo_config(steps: int):
+def demo_config(steps: int | None = None):
+    """The demo's training config; with ``steps``, that many steps."""
+    overrides = ["sweep_name=bench", "paths.output_dir=-"]
+    if steps is not None:
+        overrides.append(f"trainer.max_steps={steps}")
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        overrides = [f"trainer.max_steps={steps}", "sweep_name=bench", "paths.output_dir=-"]
         return compose("train", ["experiment=demo", *overrides])
 
 
@@ -61,8 +65,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--probe", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--demo-steps", type=int, default=3500)
+    parser.add_argument("--demo-steps", type=int, default=None)
     args = parser.parse_args()
+    args.demo_steps = args.demo_steps or demo_config().trainer.max_steps
     logging.disable(logging.INFO)
     torch.set_num_threads(1)
     cfg = demo_config(args.steps)

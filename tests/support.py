@@ -34,10 +34,11 @@ TINY_TRAIN = [
 ]
 
 
-def compose_config(name: str, overrides: list[str]) -> DictConfig:
+def compose_config(name: str, overrides: list[str], hydra: bool = False) -> DictConfig:
+    """The config ``name`` with ``overrides``; with ``hydra``, its ``hydra`` node too."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name=name, overrides=overrides, return_hydra_config=False)
+        return compose(config_name=name, overrides=overrides, return_hydra_config=hydra)
 
 
 def run_script(

@@ -28,11 +28,16 @@ def test_train_config_composes_and_validates(overrides):
 
 
 def test_demo_experiment_values():
-    cfg = compose_config("train", ["experiment=demo"])
+    cfg = compose_config("train", ["experiment=demo"], hydra=True)
     assert cfg.data.dataset.resolution == 32
-    assert cfg.model.beta == 12.0 and cfg.torch_threads == 1
-    assert cfg.trainer.precision == fast_precision()
+    assert cfg.model.beta == 16.0 and cfg.torch_threads == 1 and cfg.data.batch_size == 32
+    assert cfg.trainer.precision == "32-true"  # on every CPU: bf16 rounds per CPU (README)
     assert cfg.fingerprint.seed == 0  # the probe seed is not the training seed
+    analysis = cfg.hydra.callbacks.analyze_sweep
+    assert analysis.enabled and list(analysis.overrides) == [
+        "clustering.min_samples=4",
+        "clustering.xi=0.5",
+    ]
 
 
 @pytest.mark.parametrize(("cuda", "bf16_units", "expected"), [
@@ -44,7 +49,7 @@ def test_fast_precision_uses_bf16_only_where_there_are_units_for_it(
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(resolvers, "cpu_has_bf16_units", lambda: bf16_units)
     assert fast_precision() == expected
-    cfg = compose_config("train", ["experiment=demo"])
+    cfg = compose_config("train", ["trainer.precision=${fast_precision:}"])
     assert cfg.trainer.precision == expected
 
 
