@@ -142,8 +142,8 @@ class _Pass:
     operation, so a busy machine slows a pass by its fair share instead of stalling every
     operation on its slowest thread (``bench/fusion.py``). Each chunk writes only its own
     rows (and its own column sums), so the result does not depend on the workers. Rows
-    rebuilt from the members (beyond the memory budget) go by the plan's
-    chunks, one at a time.
+    rebuilt from the members (beyond the memory budget) go by the plan's chunks, one at a
+    time.
     """
 
     n: int
