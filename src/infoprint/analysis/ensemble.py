@@ -15,14 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from infoprint.analysis.cache import BlockCache
+from infoprint.analysis.structure_blocks import ensemble_blocks
 from infoprint.fingerprint.record import Fingerprint
-from infoprint.info import (
-    DEFAULT_MEMORY_BUDGET,
-    DiscreteChannels,
-    GaussianChannels,
-    compare,
-    information,
-)
+from infoprint.info import DEFAULT_MEMORY_BUDGET, nmi_from_mutual, resolve_device
 
 
 class IncompatibleFingerprintsError(ValueError):
@@ -96,47 +92,50 @@ def ensemble_structure(
     device: str = "auto",
     dtype: torch.dtype = torch.float32,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    cache: BlockCache | None = None,
 ) -> EnsembleStructure:
-    """Compare every channel of every run (above ``threshold`` bits) with every other."""
-    check_compatible(fingerprints)
-    opts = {"device": device, "dtype": dtype, "memory_budget": memory_budget}
-    mu = np.concatenate([fp.mu for fp in fingerprints], axis=1)
-    logvar = np.concatenate([fp.logvar for fp in fingerprints], axis=1)
-    run_ids = np.concatenate([[fp.run_id] * fp.n_channels for fp in fingerprints])
-    jobs = np.concatenate([[_job_num(fp)] * fp.n_channels for fp in fingerprints])
-    channels = np.concatenate([np.arange(fp.n_channels) for fp in fingerprints])
-    bits = information(GaussianChannels(mu, logvar), **opts).numpy()
+    """Compare every channel of every run (above ``threshold`` bits) with every other.
 
+    Murphy, Dillavou & Bassett (TMLR 2025), Sec. 3: NMI = I(U;V) / sqrt(I(U;U') I(V;V')),
+    VI = I(U;U') + I(V;V') − 2 I(U;V), from run-pair blocks
+    (:func:`~infoprint.analysis.structure_blocks.ensemble_blocks`); with ``cache``, blocks
+    of earlier analyses are reused and only new ones computed, to the same bits.
+    """
+    check_compatible(fingerprints)
+    blocks = ensemble_blocks(
+        fingerprints, threshold, resolve_device(device), dtype, memory_budget, cache
+    )
+    kept = blocks.kept
+    run_ids = np.concatenate(
+        [[fp.run_id] * len(k) for fp, k in zip(fingerprints, kept, strict=True)]
+    )
+    jobs = np.concatenate(
+        [[_job_num(fp)] * len(k) for fp, k in zip(fingerprints, kept, strict=True)]
+    )
     width = max(fp.n_channels for fp in fingerprints)
     all_information = np.full((len(fingerprints), width), np.nan)
-    offsets = np.cumsum([0] + [fp.n_channels for fp in fingerprints])
-    for r, fp in enumerate(fingerprints):
-        all_information[r, : fp.n_channels] = bits[offsets[r] : offsets[r + 1]]
-
-    keep = np.flatnonzero(bits >= threshold)
-    kept = GaussianChannels(mu[:, keep], logvar[:, keep])
-    if len(keep):
-        pairs = compare(kept, **opts)
-        nmi, vi = pairs.nmi.numpy(), pairs.vi.numpy()
-    else:
-        nmi = vi = np.zeros((0, 0))
-    factors = fingerprints[0].factors
-    factor_nmi = factor_information = None
-    if factors is not None and factors.shape[1] and len(keep):
-        truth = DiscreteChannels(factors)
-        with_factors = compare(kept, truth, **opts)
-        factor_nmi = with_factors.nmi.numpy()
-        factor_information = with_factors.information_b.numpy()
+    for r, bits in enumerate(blocks.all_information):
+        all_information[r, : len(bits)] = bits
+    mutual = torch.from_numpy(blocks.mutual)
+    shared = torch.diagonal(mutual)
+    nmi = nmi_from_mutual(mutual, shared, shared).numpy()
+    vi = (shared[:, None] + shared[None, :] - 2.0 * mutual).numpy()
+    factor_nmi = None
+    if blocks.factor_mutual is not None and blocks.factor_shared is not None:
+        with_factors = torch.from_numpy(blocks.factor_mutual)
+        factor_nmi = nmi_from_mutual(with_factors, shared, torch.from_numpy(blocks.factor_shared))
     return EnsembleStructure(
-        run_ids=run_ids[keep],
-        jobs=jobs[keep],
-        channels=channels[keep],
-        information=bits[keep],
+        run_ids=run_ids.astype(str),
+        jobs=jobs.astype(int),
+        channels=np.concatenate([np.asarray(k, dtype=int) for k in kept]),
+        information=np.concatenate(
+            [bits[k] for bits, k in zip(blocks.all_information, kept, strict=True)]
+        ),
         nmi=nmi,
         vi=vi,
         factor_names=fingerprints[0].factor_names if factor_nmi is not None else (),
-        factor_nmi=factor_nmi,
-        factor_information=factor_information,
+        factor_nmi=None if factor_nmi is None else factor_nmi.numpy(),
+        factor_information=blocks.factor_information,
         all_information=all_information,
         n_runs=len(fingerprints),
         threshold=threshold,

@@ -258,6 +258,7 @@ class AnalysisOptions:
     device: str = "auto"
     dtype: str = "float32"
     memory_budget_mb: int = DEFAULT_MEMORY_BUDGET // 2**20
+    cache: bool = True
     clustering: ClusteringOptions = ClusteringOptions()
     ensembles: EnsembleOptions = EnsembleOptions()
     whole_space: WholeSpaceOptions | None = None
@@ -272,6 +273,7 @@ class AnalysisOptions:
         checks.number("information_threshold", self.information_threshold, 0.0)
         checks.choice("dtype", self.dtype, DTYPES)
         checks.integer("memory_budget_mb", self.memory_budget_mb, 1)
+        checks.flag("cache", self.cache)
         try:
             resolve_device(self.device)
         except ValueError as err:
@@ -299,6 +301,7 @@ class AnalysisOptions:
             device=block["device"],
             dtype=block["dtype"],
             memory_budget_mb=block["memory_budget_mb"],
+            cache=block["cache"],
             clustering=checks.from_block(ClusteringOptions, block["clustering"], "clustering"),
             ensembles=checks.from_block(EnsembleOptions, block["ensembles"], "ensembles"),
             whole_space=_optional(WholeSpaceOptions, block, "whole_space"),
@@ -311,7 +314,15 @@ class AnalysisOptions:
         )
 
 
-_KEYS = ("information_threshold", "device", "dtype", "memory_budget_mb", "clustering", "ensembles")
+_KEYS = (
+    "information_threshold",
+    "device",
+    "dtype",
+    "memory_budget_mb",
+    "cache",
+    "clustering",
+    "ensembles",
+)
 _BLOCKS = (
     "whole_space",
     "training",

@@ -75,6 +75,7 @@ __all__ = [
     "PairwiseOptions",
     "pairwise_information",
     "pairwise_joint_information",
+    "scaled_rows_",
 ]
 
 _F64 = torch.float64
@@ -321,16 +322,14 @@ class _Workspace:
         self.ones = torch.ones(groups, 1, k, device=dev, dtype=dtype)
 
 
-def _scaled_rows_(
-    t: Tensor, stats: Tensor, log_mean: Tensor, shared: Tensor | None, lock: threading.Lock
-) -> Tensor:
+def scaled_rows_(t: Tensor, stats: Tensor, shared: bool) -> tuple[Tensor, Tensor, Tensor | None]:
     """Turn coefficient rows ``t [B, M, N]`` into Q = (C − c(i)) / (√N m(i)) in place.
 
     c(i) = m(i) (centred) where m(i) > 1/2, else 0; the second is exact too and keeps
     rows of informative channels (few C_ij away from 0) free of N small terms. Returns the
-    flags u(i) ``[B, M]`` (1 where uncentred): x_ab(i) = (Q_a · Q_b)(i) − u_a(i) u_b(i).
-    ``stats [2, B, M]`` holds N m(i), then the flags. Adds Σ_rows ln m(i) to ``log_mean``
-    and, unless ``shared`` is ``None``, Σ_rows ln(1 + x_aa(i)) to ``shared`` (float64).
+    flags u(i) ``[B, M]`` (1 where uncentred: x_ab(i) = (Q_a · Q_b)(i) − u_a(i) u_b(i)),
+    Σ_rows ln m(i) ``[M]`` and, when ``shared``, Σ_rows ln(1 + x_aa(i)) ``[M]`` (float64).
+    ``stats [2, B, M]`` holds N m(i), then the flags.
     """
     n = t.shape[-1]
     s, u = stats[0], stats[1]
@@ -341,9 +340,18 @@ def _scaled_rows_(
         t.sub_(torch.addcmul(s, s, u, value=-1.0)[..., None], alpha=1.0 / n)
     t.mul_(s.reciprocal_().mul_(math.sqrt(n))[..., None])
     shared_part = None
-    if shared is not None:
+    if shared:
         x = torch.linalg.vector_norm(t, dim=-1).to(_F64).square_().sub_(u)
         shared_part = x.log1p_().sum(0)
+    return u, log_part, shared_part
+
+
+def _scaled_rows_into(
+    t: Tensor, stats: Tensor, log_mean: Tensor, shared: Tensor | None, lock: threading.Lock
+) -> Tensor:
+    """:func:`scaled_rows_`, its sums added to ``log_mean`` and (unless ``None``)
+    ``shared`` under ``lock``; returns the flags."""
+    u, log_part, shared_part = scaled_rows_(t, stats, shared is not None)
     with lock:
         log_mean.add_(log_part)
         if shared is not None and shared_part is not None:
@@ -364,12 +372,13 @@ def _tile_log_sums(
     ta = ws.rows_a(rows)  # [B, M, N]
     cross = ws.rows_b is not None
     stats_a = ws.row_a.view(2, nr, plan.n_a)
-    ua = _scaled_rows_(ta, stats_a, sums.log_mean_a, sums.shared_a if cross else None, sums.lock)
+    shared_a = sums.shared_a if cross else None
+    ua = _scaled_rows_into(ta, stats_a, sums.log_mean_a, shared_a, sums.lock)
     if ws.rows_b is None or ws.row_b is None:
         tb, ub = ta, ua
     else:
         tb, stats_b = ws.rows_b(rows), ws.row_b.view(2, nr, plan.n_b)
-        ub = _scaled_rows_(tb, stats_b, sums.log_mean_b, sums.shared_b, sums.lock)
+        ub = _scaled_rows_into(tb, stats_b, sums.log_mean_b, sums.shared_b, sums.lock)
     tbt = tb.transpose(1, 2)  # [B, N, L]
     if ta.device.type == "cpu" and not (bool(ua.any()) and bool(ub.any())):
         ua = ub = None  # no pair of uncentred rows: nothing to correct

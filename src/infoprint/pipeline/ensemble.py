@@ -33,8 +33,11 @@ def ensemble_context(
             fingerprints,
             threshold=options.information_threshold,
             memory_budget=options.memory_budget,
+            cache=inputs.cache,
             **options.compute(),
         )
+        if inputs.cache is not None:
+            inputs.cache.save()
     c = options.clustering
     with progress.step("OPTICS hotspots"):
         clusterings = [

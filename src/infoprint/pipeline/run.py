@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from infoprint import tracking
+from infoprint.analysis.cache import BlockCache
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot
 from infoprint.analysis.options import AnalysisOptions
@@ -77,6 +78,7 @@ class AnalysisInputs:
     notes: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     command: str = ""
+    cache: BlockCache | None = None  # run-pair blocks of earlier analyses, and this one's
 
 
 @dataclass(kw_only=True)

@@ -25,6 +25,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
+from infoprint.analysis.cache import CACHE_DIR, BlockCache
 from infoprint.analysis.ensembles import split_ensembles
 from infoprint.analysis.options import AnalysisOptions
 from infoprint.errors import ConfigError
@@ -97,7 +98,8 @@ def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, 
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or StepProgress()
     try:
-        found, log_published = _analyze_into(cfg, options, out, progress)
+        previous = [] if target is None else [Path(target)]
+        found, log_published = _analyze_into(cfg, options, out, progress, previous)
     except BaseException:
         if target is not None:
             discard(out)
@@ -115,15 +117,25 @@ def analyze(cfg: DictConfig, progress: StepProgress | None = None) -> dict[str, 
 
 
 def _analyze_into(
-    cfg: DictConfig, options: AnalysisOptions, out: Path, progress: StepProgress
+    cfg: DictConfig,
+    options: AnalysisOptions,
+    out: Path,
+    progress: StepProgress,
+    previous: list[Path],
 ) -> tuple[dict[str, Any], Callable[[Path], dict[str, Any]]]:
     """The analysis written into ``out``: its summary, and the function that logs it to
     W&B once ``out`` is published (W&B records absolute paths: they must be final). One
-    ensemble and a study of several run on the same pipeline (:mod:`infoprint.pipeline`)."""
+    ensemble and a study of several run on the same pipeline (:mod:`infoprint.pipeline`).
+    With ``options.cache``, blocks of the analyses in ``out`` and ``previous`` (the folder
+    it will be published to) are reused (:mod:`infoprint.analysis.cache`)."""
     source, fingerprints, skipped = read_source(cfg, progress)
     ensembles, notes = split_ensembles(fingerprints, options.ensembles.by)
     config = OmegaConf.to_container(cfg, resolve=True)
-    inputs = AnalysisInputs(options, source.describe(), skipped, notes, config, " ".join(sys.argv))
+    cache = None
+    if options.cache:
+        cache = BlockCache(out / CACHE_DIR, [folder / CACHE_DIR for folder in previous])
+    command = " ".join(sys.argv)
+    inputs = AnalysisInputs(options, source.describe(), skipped, notes, config, command, cache)
     if len(ensembles) > 1:
         context, pipeline = study_context(inputs, out, ensembles, progress), STUDY
     else:
