@@ -7,9 +7,13 @@ the ground-truth factors). This cache keeps them in the analysis folder, so that
 after more runs land (a SLURM array half done, a sweep extended by 10 seeds) computes only
 the blocks of the new runs, and its results equal a full analysis bit for bit.
 
-Layout: ``<analysis>/cache/<scope>/blocks.npz``. The scope is a digest of everything a
-block's bits depend on besides its sets: :data:`CACHE_VERSION`, the probe set (digest, N),
-the information threshold, dtype, device kind, torch's version and CPU kernels
+It also keeps each hotspot's fused channel (:mod:`infoprint.analysis.hotspot_fusion`),
+keyed by its members' channels: a hotspot that keeps its members is not fused again.
+
+Layout: ``<analysis>/cache/<scope>/blocks.npz`` and ``<scope>/fused-<key>.npz``. The scope
+(:func:`cache_scope`) is a digest of everything an entry's bits depend on besides its
+sets: :data:`CACHE_VERSION`, the probe set (digest, N), the options (threshold; the fusion
+settings and workers), dtype, device kind, torch's version and CPU kernels
 (``torch.backends.cpu.get_cpu_capability()``, ``MKL_ENABLE_INSTRUCTIONS``). A set's key is
 the SHA-256 of its arrays (:func:`set_key`). No file name comes from a file.
 
@@ -43,6 +47,9 @@ CACHE_DIR = "cache"
 
 BLOCKS_FILE = "blocks.npz"
 
+FUSED_PREFIX = "fused-"
+"""A fused hotspot's file: ``<scope>/fused-<members' key>.npz``."""
+
 CACHE_VERSION = 1
 """Raised whenever the way a block is computed changes (old caches are then ignored)."""
 
@@ -70,19 +77,18 @@ def set_key(*arrays: np.ndarray) -> bytes:
     return h.digest()
 
 
-def cache_scope(probe_digest: str, n_points: int, threshold: float, dtype: torch.dtype,
-                device: torch.device) -> str:  # fmt: skip
-    """The scope of blocks computed with these options on this machine's kernels."""
+def cache_scope(kind: str, dtype: torch.dtype, device: torch.device, **values: object) -> str:
+    """The scope of ``kind`` entries computed with ``values`` (JSON-able) in ``dtype`` on
+    ``device`` with this machine's torch and CPU kernels."""
     values = {
+        "kind": kind,
         "version": CACHE_VERSION,
-        "probe": probe_digest,
-        "n_points": n_points,
-        "threshold": float(threshold).hex(),
         "dtype": str(dtype),
         "device": device.type,
         "torch": torch.__version__,
         "cpu": torch.backends.cpu.get_cpu_capability(),
         "mkl": os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""),
+        **values,
     }
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:24]
 
@@ -96,6 +102,7 @@ class BlockCache:
         self.previous = [Path(p) for p in previous]
         self._loaded: dict[str, tuple[dict[bytes, np.ndarray], dict[PairKey, np.ndarray]]] = {}
         self._used: dict[str, tuple[dict[bytes, np.ndarray], dict[PairKey, np.ndarray]]] = {}
+        self._fused: dict[tuple[str, bytes], dict[str, np.ndarray]] = {}
 
     def information(self, scope: str, key: bytes, width: int) -> np.ndarray | None:
         """The stored information ``[width]`` of a set, or ``None``."""
@@ -114,12 +121,42 @@ class BlockCache:
         used[0].update(information)
         used[1].update(mutual)
 
+    def fused(
+        self, scope: str, key: bytes, specs: dict[str, ArraySpec]
+    ) -> dict[str, np.ndarray] | None:
+        """A stored fused hotspot whose arrays are exactly ``specs`` and finite, or
+        ``None`` (one that does not check out is ignored with a warning)."""
+        name = f"{FUSED_PREFIX}{key.hex()}.npz"
+        for folder in (self.folder, *self.previous):
+            path = folder / scope / name
+            if not path.is_file():
+                continue
+            try:
+                arrays = load_arrays(path, specs)
+                if not all(np.isfinite(a).all() for a in arrays.values()):
+                    raise RecordError(f"{path}: values not finite")
+            except RecordError as err:
+                log.warning("ignored the analysis cache %s: %s", path, err)
+                continue
+            self._fused[(scope, key)] = arrays
+            return arrays
+        return None
+
+    def keep_fused(self, scope: str, key: bytes, arrays: dict[str, np.ndarray]) -> None:
+        """Record a fused hotspot this analysis used, for :meth:`save`."""
+        self._fused[(scope, key)] = arrays
+
     def save(self) -> None:
-        """Write every scope's used blocks into ``folder`` (atomically, one file each)."""
+        """Write every scope's used blocks (one file each) and fused hotspots into
+        ``folder``, atomically."""
         for scope, (information, mutual) in self._used.items():
             target = self.folder / scope
             target.mkdir(parents=True, exist_ok=True)
             atomic_savez(target / BLOCKS_FILE, _arrays(information, mutual), compressed=False)
+        for (scope, key), arrays in self._fused.items():
+            target = self.folder / scope
+            target.mkdir(parents=True, exist_ok=True)
+            atomic_savez(target / f"{FUSED_PREFIX}{key.hex()}.npz", arrays, compressed=False)
 
     def _load(self, scope: str) -> tuple[dict[bytes, np.ndarray], dict[PairKey, np.ndarray]]:
         if scope not in self._loaded:

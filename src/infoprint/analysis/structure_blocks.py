@@ -64,7 +64,10 @@ def ensemble_blocks(
     """The ensemble's blocks (module docstring); ``cache`` supplies and keeps them."""
     sets = _sets(fingerprints)
     first = fingerprints[0]
-    scope = cache_scope(first.probe_digest, first.n_points, threshold, dtype, device)
+    scope = cache_scope(
+        "structure", dtype, device, probe=first.probe_digest, n_points=first.n_points,
+        threshold=float(threshold).hex(),
+    )  # fmt: skip
     opts = {"device": device, "dtype": dtype, "memory_budget": memory_budget}
     information = _information(sets, scope, cache, opts)
     kept = [np.flatnonzero(information[k] >= threshold) for k in sets.keys[: len(fingerprints)]]

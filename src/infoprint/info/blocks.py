@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
+    ChunkTurns,
     Progress,
     ProgressCallback,
     check_same_probe_set,
@@ -62,7 +62,7 @@ SLOT_ELEMS = 64
 """A pair's slot in a chunk's buffer is a multiple of this many elements (two vectors of
 the widest CPU kernels in float32 and in float64), so no element falls in a scalar tail."""
 
-_ROWS_ELEMS = 2**14
+_ROWS_ELEMS = 2**15
 """Probe rows per chunk times N, at most (:func:`block_rows`)."""
 
 _GROUP_ELEMS = 2**20
@@ -70,12 +70,12 @@ _GROUP_ELEMS = 2**20
 single pair needs more: the group's products, their ``log1p`` and row sums are made
 before the next group's, so the buffers stay this size whatever the number of pairs."""
 
-_MAX_ROWS = 16
+_MAX_ROWS = 32
 """Probe rows per chunk, at most: each product is one call, and larger chunks make fewer."""
 
 
 def block_rows(n_points: int) -> int:
-    """Probe rows per chunk: ``min(16, 2**14 // N)``, at least 1; N alone decides it."""
+    """Probe rows per chunk: ``min(32, 2**15 // N)``, at least 1; N alone decides it."""
     return max(1, min(_MAX_ROWS, _ROWS_ELEMS // max(1, n_points)))
 
 
@@ -182,12 +182,14 @@ class _Layout:
         self.multiplied = sorted({i for p in pairs for i in p})
         self.groups: list[_Group] = []
         members: list[int] = []
+        end = 0
         for p in sorted(range(len(pairs)), key=lambda p: pairs[p]):
             slot = _slot(self.rows * self.sizes[p])
-            if members and _region_end(self, members) + slot > _GROUP_ELEMS:
+            if members and end + slot > _GROUP_ELEMS:
                 self.groups.append(self._group(members))
-                members = []
+                members, end = [], 0
             members.append(p)
+            end += slot
         if members:
             self.groups.append(self._group(members))
 
@@ -205,27 +207,22 @@ class _Layout:
         return out
 
 
-def _region_end(layout: _Layout, members: list[int]) -> int:
-    return sum(_slot(layout.rows * layout.sizes[p]) for p in members)
-
-
 class _Totals:
-    """The float64 sums, added to in chunk order (:meth:`commit`)."""
+    """The float64 sums, added to in chunk order (:class:`~.engine.ChunkTurns`)."""
 
     def __init__(self, layout: _Layout, dev: torch.device) -> None:
         self.log_means = torch.zeros(layout.offsets[-1], device=dev, dtype=_F64)
         self.logs = torch.zeros(layout.sums_at[-1], device=dev, dtype=_F64)
-        self.turn = 0
-        self.changed = threading.Condition()
+        self.turns = ChunkTurns()
 
     def commit(self, chunk: int, log_means: Tensor, logs: Tensor) -> None:
         """Add chunk ``chunk``'s sums once every earlier chunk's are in."""
-        with self.changed:
-            self.changed.wait_for(lambda: self.turn == chunk)
+
+        def add() -> None:
             self.log_means.add_(log_means)
             self.logs.add_(logs)
-            self.turn += 1
-            self.changed.notify_all()
+
+        self.turns.add(chunk, add)
 
 
 class _Worker:
@@ -250,12 +247,13 @@ class _Worker:
         self.log_means = torch.empty(layout.offsets[-1], device=dev, dtype=_F64)
         self._views: dict[int, list[tuple[list[tuple[Tensor, Tensor, Tensor]], Tensor]]] = {}
 
-    def coefficient_rows(self, cs: ChannelSet, rows: slice) -> Tensor:
-        """``cs``'s coefficient rows of a chunk, in :attr:`build` when the set allows it."""
+    def coefficient_rows(self, cs: ChannelSet, rows: slice, into: Tensor | None) -> Tensor:
+        """``cs``'s coefficient rows of a chunk, written into ``into`` (else :attr:`build`)
+        when the set allows it."""
         if not getattr(cs, "supports_out", False):
             return cs.coefficient_rows(rows, self.dev, self.dtype)
         shape = (rows.stop - rows.start, cs.n_channels, cs.n_points)
-        out = self.build[: math.prod(shape)].view(shape)
+        out = self.build[: math.prod(shape)].view(shape) if into is None else into
         return cs.coefficient_rows(rows, self.dev, self.dtype, out=out)  # type: ignore[call-arg]
 
     def group_views(
@@ -315,14 +313,17 @@ def _chunk_sums(w: _Worker, layout: _Layout, chunk: slice) -> None:
     nr, n = chunk.stop - chunk.start, layout.n
     for i, s in enumerate(layout.sets):
         k = s.n_channels
-        t = w.coefficient_rows(s, chunk)  # [nr, k, N]
+        # a set that enters products is built and scaled in place in its left rows
+        into = w.left[i][:nr, :, :n] if i in w.left else None
+        t = w.coefficient_rows(s, chunk, into)  # [nr, k, N]
         u, log_part, _ = scaled_rows_(t, w.stats[: 2 * nr * k].view(2, nr, k), shared=False)
         w.log_means[layout.offsets[i] : layout.offsets[i + 1]].copy_(log_part)
-        if i in w.right:
-            left, right = w.left[i][:nr], w.right[i][:nr]
-            left[..., :n].copy_(t)
-            right[..., :n].copy_(t)
-            left[..., n].copy_(u)
+        if into is not None:
+            right = w.right[i][:nr]
+            if t is not into:
+                into.copy_(t)
+            right[..., :n].copy_(into)
+            w.left[i][:nr, :, n].copy_(u)
             torch.neg(u, out=right[..., n])
     w.sums.zero_()
     for products, targets in w.group_views(layout, nr):

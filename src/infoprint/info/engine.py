@@ -82,6 +82,7 @@ __all__ = [
     "CPU_CHUNK_BYTES",
     "DEFAULT_MEMORY_BUDGET",
     "ROW_GROUP_FLOAT32",
+    "ChunkTurns",
     "CoefficientRows",
     "FusionPlan",
     "PairwisePlan",
@@ -604,6 +605,30 @@ def for_each_chunk(
             f.exception()  # wait for every worker before anything is raised
     for f in futures:
         f.result()
+
+
+class ChunkTurns:
+    """Lets the workers of a pass add their chunks' sums in chunk order, whoever finishes
+    first: float additions do not associate, so sums added in completion order differ in
+    their last bits from run to run; in chunk order they are the same sums every time.
+
+    ``turns.add(chunk, fn)`` waits until every earlier chunk's ``fn`` has run, then runs
+    ``fn``. Chunks are numbered from 0 by their first row (``rows.start // rows_per_chunk``
+    in :func:`for_each_chunk`, which hands them out in that order, so the wait is short).
+    """
+
+    def __init__(self) -> None:
+        self.turn = 0
+        self.changed = threading.Condition()
+
+    def add(self, chunk: int, fn: Callable[[], None]) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.turn == chunk)
+            try:
+                fn()
+            finally:
+                self.turn += 1
+                self.changed.notify_all()
 
 
 @functools.cache

@@ -23,7 +23,6 @@ float32 values near log2 N would cost ~1e-2 of its NMI.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -35,6 +34,7 @@ from .channels import ChannelSet, as_channel_set
 from .device import DeviceLike, resolve_device
 from .engine import (
     DEFAULT_MEMORY_BUDGET,
+    ChunkTurns,
     CoefficientRows,
     checked_itemsize,
     coefficient_buffers,
@@ -106,7 +106,8 @@ def information_powers(
 
     One engine pass over chunks of probe rows (docs/architecture.md §6), planned by
     :func:`~infoprint.info.engine.plan_information`. Sums ``log2`` of the row means in
-    float64, so the result keeps the dtype's relative precision rather than log2 N's.
+    float64, so the result keeps the dtype's relative precision rather than log2 N's; the
+    chunks' sums join in chunk order, so a call repeats to the bit (same plan and workers).
     """
     channels = as_channel_set(channels)
     itemsize = checked_itemsize(dtype)
@@ -123,19 +124,23 @@ def information_powers(
         **limits,
     )
     accs = [torch.zeros(m, device=dev, dtype=torch.float64) for _ in powers]
-    lock = threading.Lock()
+    turns = ChunkTurns()
 
     def work(coefficient_rows: CoefficientRows, rows: slice) -> None:
         c = coefficient_rows(rows)  # [B, M, N]
-        prev = 1
-        for acc, p in zip(accs, powers, strict=True):
+        prev, parts = 1, []
+        for p in powers:
             if p != prev:
                 c.pow_(p / prev)  # C^p, in place
                 prev = p
             # log2 of the row means (not of sums near N), summed in float64: [B, M] -> [M]
-            part = c.sum(-1).to(torch.float64).mul_(1.0 / n).log2_().sum(0)
-            with lock:
+            parts.append(c.sum(-1).to(torch.float64).mul_(1.0 / n).log2_().sum(0))
+
+        def add() -> None:
+            for acc, part in zip(accs, parts, strict=True):
                 acc.add_(part)
+
+        turns.add(rows.start // rows_per_chunk, add)  # the same sums in the same order
 
     make_rows = partial(CoefficientRows, channels, rows_per_chunk, dev, dtype)
     run_pass((channels,), dev, dtype, (n, rows_per_chunk, limits["workers"]), make_rows, work)

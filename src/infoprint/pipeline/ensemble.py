@@ -36,8 +36,6 @@ def ensemble_context(
             cache=inputs.cache,
             **options.compute(),
         )
-        if inputs.cache is not None:
-            inputs.cache.save()
     c = options.clustering
     with progress.step("OPTICS hotspots"):
         clusterings = [

@@ -210,7 +210,13 @@ def hotspot_fusion(context: AnalysisContext) -> StepResult:
         for h in context.hotspots
         if clustering is not None and h.measure == options.measure
     ]
-    fused = fuse_hotspots(context.fingerprints, found, **settings, **context.options.compute())
+    fused = fuse_hotspots(
+        context.fingerprints,
+        found,
+        cache=context.inputs.cache,
+        **settings,
+        **context.options.compute(),
+    )
     table = hotspot_fusion_table(fused, options.objective)
     return StepResult(
         files={"hotspot_fusion": write_table(table, context.out)},

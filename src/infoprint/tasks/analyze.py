@@ -141,6 +141,8 @@ def _analyze_into(
     else:
         context, pipeline = ensemble_context(inputs, out, fingerprints, progress), ENSEMBLE
     context, found = run_pipeline(context, pipeline, progress)
+    if cache is not None:
+        cache.save()  # what this analysis used, into its own folder
     show(context)
     return found, lambda where: log_published(context, pipeline, where, found, progress)
 

@@ -150,3 +150,52 @@ def test_blocks_of_other_options_are_not_used(tmp_path, monkeypatch):
         runs, device="cpu", dtype=torch.float64, cache=BlockCache(tmp_path / "new2", [cache.folder])
     )
     assert computed == [(4, 0), (4, 3 * 4 // 2 + 3 + 1)] * 2
+
+
+def test_a_hotspot_keeping_its_members_is_not_fused_again(tmp_path, monkeypatch):
+    from infoprint.analysis import hotspot_fusion
+    from infoprint.analysis.hotspots import cluster, hotspots
+
+    runs = _ensemble(6)
+    structure = ensemble_structure(runs, device="cpu")
+    found = hotspots(structure, cluster(structure, "nmi", 3, 0.05))
+    assert found
+    settings = {"steps": 5, "lr": 0.1, "device": "cpu"}
+    fresh = hotspot_fusion.fuse_hotspots(runs, found, **settings)
+    again = hotspot_fusion.fuse_hotspots(runs, found, **settings)
+    cache = BlockCache(tmp_path / "a")
+    hotspot_fusion.fuse_hotspots(runs, found, cache=cache, **settings)
+    cache.save()
+    fused_files = sorted((tmp_path / "a").rglob("fused-*.npz"))
+    assert len(fused_files) == len(fresh)
+    calls: list[int] = []
+    real = hotspot_fusion.fuse_channels
+    monkeypatch.setattr(
+        hotspot_fusion, "fuse_channels", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    cached = hotspot_fusion.fuse_hotspots(
+        runs, found, cache=BlockCache(tmp_path / "b", [tmp_path / "a"]), **settings
+    )
+    assert calls == []
+    for a, b, c in zip(fresh, again, cached, strict=True):  # fusion repeats to the bit
+        for x in (b, c):
+            assert torch.equal(a.space.mu, x.space.mu) and torch.equal(
+                a.space.logvar, x.space.logvar
+            )
+            assert (
+                np.array_equal(a.factor_nmi, x.factor_nmi)
+                and a.best_factor_nmi == x.best_factor_nmi
+            )
+            assert a.space.information == x.space.information and torch.equal(
+                a.space.trace, x.space.trace
+            )
+    # other settings: fused again; a damaged file: ignored with a warning, fused again
+    hotspot_fusion.fuse_hotspots(
+        runs, found, cache=BlockCache(tmp_path / "c", [tmp_path / "a"]), **{**settings, "steps": 6}
+    )
+    assert len(calls) == len(fresh)
+    fused_files[0].write_bytes(b"not an npz")
+    hotspot_fusion.fuse_hotspots(
+        runs, found, cache=BlockCache(tmp_path / "d", [tmp_path / "a"]), **settings
+    )
+    assert len(calls) == len(fresh) + 1

@@ -70,7 +70,7 @@ def test_a_block_has_the_same_bits_whatever_else_the_pass_holds(monkeypatch):
         assert torch.equal(part.mutual[(a, b)], expected), (ra, rb)
     for j, i in enumerate(subset):
         assert torch.equal(part.information[j], full.information[i])
-    assert block_rows(N) == 16 and block_rows(10**5) == 1
+    assert block_rows(N) == 32 and block_rows(10**5) == 1
 
 
 def test_the_pass_refuses_a_budget_it_cannot_keep():
