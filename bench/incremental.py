@@ -74,11 +74,21 @@ def tiled_structure(fps: list[Fingerprint]) -> None:
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
-    """Seconds and result of ``fn``, its printing swallowed."""
+    """Seconds and result of ``fn``; what it prints is kept in :data:`PRINTED`."""
     started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    PRINTED.seek(0)
+    PRINTED.truncate()
+    with contextlib.redirect_stdout(PRINTED), contextlib.redirect_stderr(PRINTED):
         result = fn(*args, **kwargs)
     return time.perf_counter() - started, result
+
+
+PRINTED = io.StringIO()
+
+
+def stages() -> str:
+    """The stage lines (``✓ ... (s)``) of the last :func:`timed` analysis."""
+    return "\n".join(f"    {line}" for line in PRINTED.getvalue().splitlines() if "✓" in line)
 
 
 def same_bits(a, b) -> bool:
@@ -128,14 +138,17 @@ def analysis_costs(fps: list[Fingerprint]) -> None:
         t_first, _ = timed(analyze, cfg, StepProgress())
         fps[-1].save(root / "runs" / str(fps[-1].meta["job_num"]))
         t_inc, _ = timed(analyze, cfg, StepProgress())
+        incremental = stages()
         with open_dict(cfg):
             cfg.paths.output_dir = str(root / "fresh")
         t_full, _ = timed(analyze, cfg, StepProgress())
+        full = stages()
     n = len(fps)
     print(f"\nwhole default analysis: {n - 1} runs {t_first:.1f} s (the process's first)")
     print(f"  {n} runs from scratch               {t_full:7.1f} s")
     ratio = t_inc / t_full
     print(f"  {n} runs after {n - 1} (one run added) {t_inc:7.1f} s = {ratio:.3f} of the full")
+    print(f"  stages from scratch:\n{full}\n  stages with one run added:\n{incremental}")
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ left) and transposed where needed, so the order of the runs does not change any 
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +24,11 @@ import torch
 from infoprint.analysis.cache import BlockCache, PairKey, cache_scope, set_key
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import DiscreteChannels, GaussianChannels
-from infoprint.info.blocks import run_pair_information
+from infoprint.info.blocks import run_pair_information, run_pair_working
+from infoprint.info.engine import default_workers
+from infoprint.info.pairwise import pairwise_information
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,9 +79,21 @@ def ensemble_blocks(
     kept = [np.flatnonzero(information[k] >= threshold) for k in sets.keys[: len(fingerprints)]]
     if sets.has_factors:
         kept.append(np.arange(len(information[sets.keys[-1]])))
-    mutual = _mutual(sets, kept, scope, cache, opts)
-    if cache is not None:
-        cache.keep(scope, information, mutual)
+    if _fits(sets, kept, opts):
+        mutual = _mutual(sets, kept, scope, cache, opts)
+        if cache is not None:
+            cache.keep(scope, information, mutual)
+    else:
+        if cache is not None:
+            cache.keep(scope, information, {})
+        log.warning(
+            "the run-pair pass over %d runs does not fit memory_budget=%d bytes: NMI and VI "
+            "come from the tiled pass, which no later analysis can reuse (raise "
+            "memory_budget_mb to cache them)",
+            len(fingerprints),
+            memory_budget,
+        )
+        mutual = _tiled_mutual(sets, kept, opts)
     return _assemble(sets, kept, information, mutual)
 
 
@@ -146,6 +164,47 @@ def _mutual(
         )
         for a, b in missing:
             found[(sets.keys[a], sets.keys[b])] = bits.mutual[(at[a], at[b])].numpy()
+    return found
+
+
+def _fits(sets: _Sets, kept: list[np.ndarray], opts: dict) -> bool:
+    """Whether the pair pass over every kept set fits the memory budget."""
+    dev = opts["device"]
+    workers = default_workers(dev, None)
+    widths = [len(k) for k in kept if len(k)]
+    itemsize = torch.empty((), dtype=opts["dtype"]).element_size()
+    pairs = len(_pairs(sets, kept))
+    need = run_pair_working(sets.fingerprints[0].n_points, widths, widths, pairs, itemsize)
+    return need * workers <= opts["memory_budget"]
+
+
+def _tiled_mutual(sets: _Sets, kept: list[np.ndarray], opts: dict) -> dict[PairKey, np.ndarray]:
+    """The blocks of :func:`_mutual` from the tiled pairwise pass over all kept channels at
+    once (:func:`~infoprint.info.pairwise.pairwise_information`): for ensembles whose pair
+    pass does not fit the memory budget. Its bits depend on the whole ensemble, so these
+    blocks are not cached."""
+    n_runs = len(sets.fingerprints)
+    runs = [i for i in range(n_runs) if len(kept[i])]
+    ends = np.cumsum([0, *(len(kept[i]) for i in runs)])
+    offsets = dict(zip(runs, itertools.pairwise(ends), strict=True))
+    fps = sets.fingerprints
+    together = GaussianChannels(
+        np.concatenate([fps[i].mu[:, kept[i]] for i in runs], axis=1),
+        np.concatenate([fps[i].logvar[:, kept[i]] for i in runs], axis=1),
+    )
+    within = pairwise_information(together, None, **opts).mutual.double().numpy()
+    with_factors = None
+    if sets.has_factors:
+        with_factors = pairwise_information(together, sets.full[-1], **opts)
+    found: dict[PairKey, np.ndarray] = {}
+    for a, b in _pairs(sets, kept):
+        key = (sets.keys[a], sets.keys[b])
+        if b == n_runs and a == n_runs:
+            found[key] = np.diag(with_factors.shared_b.double().numpy())
+        elif b == n_runs:
+            found[key] = with_factors.mutual.double().numpy()[slice(*offsets[a])]
+        else:
+            found[key] = within[slice(*offsets[a]), slice(*offsets[b])]
     return found
 
 

@@ -93,14 +93,16 @@ class RunPairBits:
     mutual: dict[tuple[int, int], Tensor]
 
 
-def run_pair_working(n_points: int, widths: Sequence[int], pairs: int, itemsize: int) -> int:
-    """Bytes one worker of :func:`run_pair_information` holds for ``pairs`` pairs of sets of
-    ``widths`` channels: per set, the left and right augmented rows of a chunk and the
-    scratch its build keeps per thread (at most a chunk's rows); one chunk of coefficient
-    rows of the widest set; the products of one group of pairs, their float64 copy and
-    index; the float64 sums of every pair."""
+def run_pair_working(
+    n_points: int, widths: Sequence[int], multiplied: Sequence[int], pairs: int, itemsize: int
+) -> int:
+    """Bytes one worker of :func:`run_pair_information` holds for sets of ``widths``
+    channels, of which the sets of ``multiplied`` widths enter ``pairs`` products: for each
+    of those, the left and right augmented rows of a chunk and the scratch its build keeps
+    per thread (at most a chunk's rows); one chunk of coefficient rows of the widest set;
+    the products of one group of pairs, their float64 copy and index; the float64 sums."""
     rows, widest = block_rows(n_points), max(widths, default=0)
-    per_sets = 3 * rows * sum(widths) * (n_points + 1) + rows * widest * (n_points + 2)
+    per_sets = 3 * rows * sum(multiplied) * (n_points + 1) + rows * widest * (n_points + 2)
     group = min(_GROUP_ELEMS, pairs * _slot(rows * widest * widest))
     sums = pairs * widest * widest + sum(widths)
     return per_sets * itemsize + group * (itemsize + 16) + sums * 8
@@ -139,7 +141,9 @@ def run_pair_information(
     dev = resolve_device(device)
     n_workers = default_workers(dev, workers)
     widths = [s.n_channels for s in sets]
-    need = run_pair_working(sets[0].n_points, widths, len(pairs), itemsize) * n_workers
+    multiplied = [widths[i] for i in sorted({i for p in pairs for i in p})]
+    need = run_pair_working(sets[0].n_points, widths, multiplied, len(pairs), itemsize)
+    need *= n_workers
     if need > memory_budget:
         raise ValueError(
             f"memory_budget={memory_budget} bytes is too small for {len(sets)} sets of "

@@ -199,3 +199,19 @@ def test_a_hotspot_keeping_its_members_is_not_fused_again(tmp_path, monkeypatch)
         runs, found, cache=BlockCache(tmp_path / "d", [tmp_path / "a"]), **settings
     )
     assert len(calls) == len(fresh) + 1
+
+
+def test_an_ensemble_too_large_for_the_pair_pass_falls_back_to_the_tiled_pass(tmp_path, caplog):
+    runs = _ensemble(6)
+    exact = ensemble_structure(runs, device="cpu")
+    cache = BlockCache(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="infoprint.analysis.structure_blocks"):
+        tiled = ensemble_structure(runs, device="cpu", memory_budget=2**20, cache=cache)
+    assert "does not fit memory_budget=1048576 bytes" in caplog.text
+    for x, y in zip(_arrays(tiled), _arrays(exact), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    assert list(tiled.channels) == list(exact.channels)
+    cache.save()
+    (path,) = tmp_path.rglob(BLOCKS_FILE)  # the information only: pairs are not cached
+    with np.load(path) as f:
+        assert len(f["pairs"]) == 0 and len(f["widths"]) == 7
