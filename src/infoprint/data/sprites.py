@@ -8,6 +8,13 @@ those values, so no multi-GB image array is held in memory and 32 px images come
 extra cost. Shapes are defined by implicit functions on a rotated, scaled sprite frame
 and rasterised by pixel-centre sampling.
 
+``position_margins`` sets the band [m, 1 - m] of the image side that the sprite centre
+moves over along x and along y (default 0.18 for both). Unequal margins break the
+symmetry between posX and posY: with equal ranges the two factors change the images
+equally, so a VAE's (posX, posY) latent plane has no preferred rotation and a run can
+settle with two mixed channels (Rolinek et al. 2019); a wider range for one factor
+makes the axis-aligned solution the preferred one.
+
 Training batches are i.i.d. uniform factor draws, as disentanglement_lib samples its
 ground-truth data (Locatello et al. 2019).
 """
@@ -49,13 +56,22 @@ def _heart(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 _SHAPE_MASKS = (_square, _ellipse, _heart)
 
 
-def render_sprites(factors: np.ndarray, resolution: int = 64) -> np.ndarray:
-    """Render factor vectors [n, 5] (class indices) as binary images [n, 1, R, R] float32."""
+def render_sprites(
+    factors: np.ndarray,
+    resolution: int = 64,
+    position_margins: tuple[float, float] = (_MARGIN, _MARGIN),
+) -> np.ndarray:
+    """Render factor vectors [n, 5] (class indices) as binary images [n, 1, R, R] float32.
+
+    The sprite centre moves over [mx, 1 - mx] along x and [my, 1 - my] along y, where
+    ``position_margins = (mx, my)``.
+    """
     factors = np.asarray(factors, dtype=np.int64)
     if factors.ndim != 2 or factors.shape[1] != len(FACTOR_SIZES):
         raise ValueError(f"sprite factors must have shape [n, 5], got {factors.shape}")
     if (factors < 0).any() or (factors >= np.asarray(FACTOR_SIZES)).any():
         raise ValueError(f"sprite factor indices out of range for sizes {FACTOR_SIZES}")
+    mx, my = (float(m) for m in position_margins)
     grid = ((np.arange(resolution) + 0.5) / resolution).astype(np.float32)
     images = np.zeros((len(factors), 1, resolution, resolution), dtype=np.float32)
     for shape_id, inside in enumerate(_SHAPE_MASKS):
@@ -67,8 +83,8 @@ def render_sprites(factors: np.ndarray, resolution: int = 64) -> np.ndarray:
         angle = ORIENTATIONS[f[:, 2]]
         cos = (np.cos(angle)[:, None, None] / scale).astype(np.float32)
         sin = (np.sin(angle)[:, None, None] / scale).astype(np.float32)
-        cx = (_MARGIN + (1 - 2 * _MARGIN) * POSITIONS[f[:, 3]]).astype(np.float32)
-        cy = (_MARGIN + (1 - 2 * _MARGIN) * POSITIONS[f[:, 4]]).astype(np.float32)
+        cx = (mx + (1 - 2 * mx) * POSITIONS[f[:, 3]]).astype(np.float32)
+        cy = (my + (1 - 2 * my) * POSITIONS[f[:, 4]]).astype(np.float32)
         dx = (grid[None, :] - cx[:, None])[:, None, :]  # [b, 1, R] along x (columns)
         dy = (grid[None, :] - cy[:, None])[:, :, None]  # [b, R, 1] along y (rows)
         u = cos * dx + sin * dy
@@ -87,10 +103,20 @@ class ProceduralSprites:
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
 
-    def __init__(self, resolution: int = 64) -> None:
+    def __init__(
+        self,
+        resolution: int = 64,
+        position_margins: tuple[float, float] = (_MARGIN, _MARGIN),
+    ) -> None:
         if resolution not in (32, 64):
             raise ValueError(f"data.resolution must be 32 or 64 for sprites, got {resolution}")
+        margins = tuple(float(m) for m in position_margins)
+        if len(margins) != 2 or not all(0.0 <= m < 0.5 for m in margins):
+            raise ValueError(
+                f"sprites' position_margins must be two values in [0, 0.5), got {margins}"
+            )
         self.resolution = resolution
+        self.position_margins = margins
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
@@ -103,11 +129,11 @@ class ProceduralSprites:
         if not 0 <= index < len(self):
             raise IndexError(f"sprite index {index} out of range [0, {len(self)})")
         factors = grid_factors(np.asarray([index]), FACTOR_SIZES)
-        return render_sprites(factors, self.resolution)[0], factors[0]
+        return self._render(factors)[0], factors[0]
 
     def images(self, indices: np.ndarray) -> np.ndarray:
         """Images [n, 1, R, R] for grid indices (vectorised ``__getitem__``)."""
-        return render_sprites(grid_factors(np.asarray(indices), FACTOR_SIZES), self.resolution)
+        return self._render(grid_factors(np.asarray(indices), FACTOR_SIZES))
 
     def factors(self, indices: np.ndarray) -> np.ndarray:
         return grid_factors(np.asarray(indices), FACTOR_SIZES)
@@ -121,4 +147,7 @@ class ProceduralSprites:
     def sample_observations_from_factors(
         self, factors: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
-        return render_sprites(factors, self.resolution)
+        return self._render(factors)
+
+    def _render(self, factors: np.ndarray) -> np.ndarray:
+        return render_sprites(factors, self.resolution, self.position_margins)

@@ -90,16 +90,42 @@ def check_non_negative(key: str, value: float) -> float:
 
 
 class BetaVAE(Objective):
-    """β-VAE (Higgins et al. 2017, Eq. 4): β · KL(q(z|x) || p(z)); β = 1 is the plain VAE."""
+    """β-VAE (Higgins et al. 2017, Eq. 4): β · KL(q(z|x) || p(z)); β = 1 is the plain VAE.
+
+    With ``beta_start`` set, β falls linearly from ``beta_start`` at step 0 to ``beta`` at
+    step ``beta_steps`` and stays there (logged as ``beta``): under a high β at first the
+    latent channels open one factor at a time, the most informative first, which makes
+    axis-aligned solutions more likely (issue 26's demo measurements, README).
+    """
 
     name = "beta_vae"
 
-    def __init__(self, beta: float = 1.0) -> None:
+    def __init__(
+        self, beta: float = 1.0, beta_start: float | None = None, beta_steps: int = 0
+    ) -> None:
         super().__init__()
         self.beta = check_non_negative("beta", beta)
+        self.beta_start = None
+        if beta_start is not None:
+            self.beta_start = check_non_negative("beta_start", beta_start)
+            if beta_steps < 1:
+                raise ValueError(
+                    f"model.beta_steps must be >= 1 when model.beta_start is set, got {beta_steps}"
+                )
+        self.beta_steps = int(beta_steps)
+
+    def beta_at(self, step: int) -> float:
+        """β at training step ``step``."""
+        if self.beta_start is None:
+            return self.beta
+        left = max(0.0, 1.0 - step / self.beta_steps)
+        return self.beta + (self.beta_start - self.beta) * left
 
     def regulariser(self, posterior: Posterior, step: int) -> tuple[torch.Tensor, Logs]:
-        return self.beta * posterior.kl, {}
+        if self.beta_start is None:
+            return self.beta * posterior.kl, {}
+        beta = self.beta_at(step)
+        return beta * posterior.kl, {"beta": posterior.kl.new_tensor(beta)}
 
 
 class AnnealedVAE(Objective):

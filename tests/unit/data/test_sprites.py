@@ -98,3 +98,24 @@ def test_training_batches_are_seeded_uniform_draws():
     factors = np.concatenate([f.numpy() for _, f in a])
     # uniform over 32 positions: every value of posX appears in 1024 draws
     assert len(np.unique(factors[:, 3])) == 32
+
+
+def test_position_margins_set_each_axis_range():
+    # small square (scale 0.5, inside the frame), posX and posY at both ends: the centre
+    # moves over [m, 1 - m] on each axis
+    corners = np.array([[0, 0, 0, 0, 0], [0, 0, 0, 31, 31]])
+    wide_x = render_sprites(corners, 64, position_margins=(0.10, 0.18))
+    start, end = (_centroid(image) for image in wide_x)
+    np.testing.assert_allclose(np.array(start) / 64, [0.10, 0.18], atol=0.02)
+    np.testing.assert_allclose(np.array(end) / 64, [0.90, 0.82], atol=0.02)
+    default = ProceduralSprites(64)
+    assert np.array_equal(
+        default.images(np.arange(5)), render_sprites(default.factors(np.arange(5)), 64)
+    )
+    shifted = ProceduralSprites(64, position_margins=(0.10, 0.18))
+    assert np.array_equal(
+        shifted.images(np.arange(5)),
+        render_sprites(shifted.factors(np.arange(5)), 64, (0.10, 0.18)),
+    )
+    with pytest.raises(ValueError, match="position_margins must be two values in"):
+        ProceduralSprites(64, position_margins=(0.5, 0.1))

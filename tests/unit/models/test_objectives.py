@@ -215,3 +215,21 @@ def test_decomp_objective_combines_beta_kl_and_alpha_divergence():
     assert plain.item() == pytest.approx(4.0 * post.kl.item())
     with pytest.raises(ValueError, match="model.divergence"):
         DecompVAE(divergence="wasserstein")
+
+
+def test_beta_vae_warm_start_falls_linearly_to_beta():
+    from infoprint.models.objectives import BetaVAE
+
+    objective = BetaVAE(beta=16.0, beta_start=48.0, beta_steps=3000)
+    assert [objective.beta_at(s) for s in (0, 1500, 3000, 9000)] == [48.0, 32.0, 16.0, 16.0]
+    mu, logvar = torch.randn(8, 3), torch.randn(8, 3)
+    post = Posterior(mu=mu, logvar=logvar, z=mu)
+    loss, logs = objective.regulariser(post, step=750)
+    torch.testing.assert_close(loss, 40.0 * post.kl)
+    assert float(logs["beta"]) == 40.0
+    plain, logs = BetaVAE(beta=16.0).regulariser(post, step=750)
+    torch.testing.assert_close(plain, 16.0 * post.kl) and not logs
+    with pytest.raises(ValueError, match="model.beta_steps must be >= 1"):
+        BetaVAE(beta=16.0, beta_start=48.0)
+    with pytest.raises(ValueError, match="model.beta_start must be >= 0"):
+        BetaVAE(beta=16.0, beta_start=-1.0, beta_steps=10)
