@@ -128,19 +128,23 @@ HOTSPOT_COLUMNS = "measure,hotspot,size,n_runs,mean_information_bits,cohesion_nm
 def test_the_demo_sweep_shrunk_runs_under_another_cpus_kernels(
     isa, capability, tmp_path, monkeypatch
 ):
-    """The demo's sweep (3 runs of 300 steps) with oneDNN and ATen held to another CPU's
-    instructions (an AVX2 machine; an AMD EPYC with AVX512-BF16 and no AMX): every job
-    trains in float32 as on any CPU, and the analysis writes its hotspot table with the
-    demo's clustering. This checks the shape only; the numbers under each ISA are
-    measured (README, issue 26 item 3)."""
+    """The demo's sweep (3 runs of 300 steps) with oneDNN, ATen and MKL held to another
+    CPU's instructions (an AVX2 machine; an AMD EPYC with AVX512-BF16 and no AMX, whose
+    MKL runs AVX2 code): every job trains in float32 as on any CPU with the demo's
+    sprites and β schedule, and the analysis writes its hotspot table with the demo's
+    clustering. This checks the shape only; the numbers under each ISA are measured
+    (README, issue 26 item 3)."""
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
     args = ["-m", "experiment=demo", "seed=0,1,2", "trainer.max_steps=300",
             "fingerprint.size=128", "logger=none", "sweep_name=isa"]  # fmt: skip
-    result = run_script("train.py", args, tmp_path, env={"ATEN_CPU_CAPABILITY": capability})
+    env = {"ATEN_CPU_CAPABILITY": capability, "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+    result = run_script("train.py", args, tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = tmp_path / "multirun" / "isa"
     for job in ("0", "1", "2"):
-        assert "precision: 32-true" in (sweep / job / "config_tree.txt").read_text()
+        tree = (sweep / job / "config_tree.txt").read_text()
+        assert "precision: 32-true" in tree and "beta_start: 48.0" in tree
+        assert "- 0.1\n" in tree and "- 0.18\n" in tree  # the demo's position margins
     summary = json.loads((sweep / "analysis" / "summary.json").read_text())
     assert summary["n_runs"] == 3 and summary["factor_names"][-2:] == ["posX", "posY"]
     clustering = summary["config"]["clustering"]
