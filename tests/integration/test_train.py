@@ -136,6 +136,7 @@ def test_the_demo_sweep_shrunk_runs_under_another_cpus_kernels(
     (README, issue 26 item 3)."""
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
     args = ["-m", "experiment=demo", "seed=0,1,2", "trainer.max_steps=300",
+            "model.beta_steps=100",  # the warm start shrunk with the steps
             "fingerprint.size=128", "logger=none", "sweep_name=isa"]  # fmt: skip
     env = {"ATEN_CPU_CAPABILITY": capability, "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
     result = run_script("train.py", args, tmp_path, env=env)
