@@ -151,7 +151,7 @@ def _specs(first: Fingerprint, members: Sequence[tuple[str, int]], dim: int,
            fusion: dict[str, Any]) -> dict[str, ArraySpec]:  # fmt: skip
     """What a stored fused hotspot must hold, exactly."""
     floats = frozenset({"float32", "float64"})
-    k = len(first.factor_names) if first.factors is not None else 0
+    k = first.factors.shape[1] if first.factors is not None else 0
     steps = int(_setting(fusion, "steps"))
     return {
         "mu": ArraySpec(floats, (first.n_points, dim)),
