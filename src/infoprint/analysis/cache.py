@@ -50,8 +50,9 @@ BLOCKS_FILE = "blocks.npz"
 FUSED_PREFIX = "fused-"
 """A fused hotspot's file: ``<scope>/fused-<members' key>.npz``."""
 
-CACHE_VERSION = 1
-"""Raised whenever the way a block is computed changes (old caches are then ignored)."""
+CACHE_VERSION = 2
+"""Raised whenever the way a block or a fused hotspot is computed changes (old caches are
+then ignored). 2: fusion steps in the product form (issue 26)."""
 
 _DIGEST = 32
 

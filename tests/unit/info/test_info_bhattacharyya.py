@@ -5,6 +5,8 @@ The formula as written in docs/architecture.md §5.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -78,3 +80,29 @@ def test_shape_errors() -> None:
         bhattacharyya_distance(
             np.zeros((3, 2)), np.zeros((3, 2)), np.zeros((3, 1)), np.zeros((3, 1))
         )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_flush_tiny_equals_the_masked_definition(dtype: torch.dtype) -> None:
+    """flush_tiny sets exactly the entries below sqrt(tiny) to 0: the floor itself, the
+    numbers next to it, NaN, −0 and subnormals behave as ``masked_fill_(c < floor, 0)``."""
+    from infoprint.info.bhattacharyya import flush_tiny
+
+    info = torch.finfo(dtype)
+    floor = torch.tensor(info.tiny**0.5, dtype=dtype)
+    around = torch.stack(
+        [
+            torch.nextafter(floor, floor.new_tensor(-math.inf)),
+            floor,
+            torch.nextafter(floor, floor.new_tensor(math.inf)),
+        ]
+    )
+    special = torch.tensor([0.0, -0.0, math.nan, math.inf, 1.0, -1.0, info.tiny, info.tiny / 8])
+    spread = torch.rand(10_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    values = torch.cat([around, special.to(dtype), (spread * 3 * floor.double()).to(dtype)])
+    expected = values.clone().masked_fill_(values < floor, 0)
+    flushed = flush_tiny(values.clone())
+    assert torch.equal(flushed.isnan(), expected.isnan())
+    assert torch.equal(flushed.nan_to_num(7.0), expected.nan_to_num(7.0))
+    assert torch.equal(flushed.signbit(), expected.signbit())
+    assert flushed[0] == 0 and flushed[1] == floor and int((flushed == 0).sum()) > 3_000
