@@ -52,7 +52,7 @@ from .engine import (
     prepare,
     single_threaded_ops,
 )
-from .pairwise import scaled_rows_
+from .pairwise import log_row_means, scaled_rows_
 
 __all__ = ["SLOT_ELEMS", "RunPairBits", "block_rows", "run_pair_information", "run_pair_working"]
 
@@ -320,15 +320,19 @@ def _chunk_sums(w: _Worker, layout: _Layout, chunk: slice) -> None:
         # a set that enters products is built and scaled in place in its left rows
         into = w.left[i][:nr, :, :n] if i in w.left else None
         t = w.coefficient_rows(s, chunk, into)  # [nr, k, N]
-        u, log_part, _ = scaled_rows_(t, w.stats[: 2 * nr * k].view(2, nr, k), shared=False)
-        w.log_means[layout.offsets[i] : layout.offsets[i + 1]].copy_(log_part)
-        if into is not None:
-            right = w.right[i][:nr]
-            if t is not into:
-                into.copy_(t)
-            right[..., :n].copy_(into)
-            w.left[i][:nr, :, n].copy_(u)
-            torch.neg(u, out=right[..., n])
+        stats = w.stats[: 2 * nr * k].view(2, nr, k)
+        log_means = w.log_means[layout.offsets[i] : layout.offsets[i + 1]]
+        if into is None:  # only its information: the row sums, not the scaled rows
+            log_means.copy_(log_row_means(t, stats[0]))
+            continue
+        if t is not into:
+            into.copy_(t)
+        u, log_part, _ = scaled_rows_(into, stats, shared=False)
+        log_means.copy_(log_part)
+        right = w.right[i][:nr]
+        right[..., :n].copy_(into)
+        w.left[i][:nr, :, n].copy_(u)
+        torch.neg(u, out=right[..., n])
     w.sums.zero_()
     for products, targets in w.group_views(layout, nr):
         for left, right, out in products:

@@ -73,6 +73,7 @@ if TYPE_CHECKING:  # typing.Unpack is Python 3.11+; annotations are never evalua
 __all__ = [
     "PairwiseInformation",
     "PairwiseOptions",
+    "log_row_means",
     "pairwise_information",
     "pairwise_joint_information",
     "scaled_rows_",
@@ -322,6 +323,13 @@ class _Workspace:
         self.ones = torch.ones(groups, 1, k, device=dev, dtype=dtype)
 
 
+def log_row_means(t: Tensor, sums: Tensor) -> Tensor:
+    """Σ_rows ln m(i) ``[M]`` (float64) of coefficient rows ``t [B, M, N]``, m(i) their row
+    means; the row sums N m(i) (≥ 1 since C_ii = 1) are written into ``sums [B, M]``."""
+    torch.sum(t, -1, out=sums)
+    return sums.to(_F64, copy=True).mul_(1.0 / t.shape[-1]).log_().sum(0)
+
+
 def scaled_rows_(t: Tensor, stats: Tensor, shared: bool) -> tuple[Tensor, Tensor, Tensor | None]:
     """Turn coefficient rows ``t [B, M, N]`` into Q = (C − c(i)) / (√N m(i)) in place.
 
@@ -333,8 +341,7 @@ def scaled_rows_(t: Tensor, stats: Tensor, shared: bool) -> tuple[Tensor, Tensor
     """
     n = t.shape[-1]
     s, u = stats[0], stats[1]
-    torch.sum(t, -1, out=s)  # s(i) = N m(i) >= 1 since C_ii = 1
-    log_part = s.to(_F64, copy=True).mul_(1.0 / n).log_().sum(0)
+    log_part = log_row_means(t, s)
     torch.le(s, 0.5 * n, out=u)  # 1.0 where left uncentred
     if t.device.type != "cpu" or not bool(u.all()):  # (on the CPU, skip a pass of zeros)
         t.sub_(torch.addcmul(s, s, u, value=-1.0)[..., None], alpha=1.0 / n)
