@@ -52,7 +52,7 @@ FUSED_PREFIX = "fused-"
 
 CACHE_VERSION = 2
 """Raised whenever the way a block or a fused hotspot is computed changes (old caches are
-then ignored). 2: fusion steps in the product form (issue 26)."""
+then ignored). 2: fusion steps in the product form, information by triangles (issue 26)."""
 
 _DIGEST = 32
 

@@ -68,6 +68,9 @@ class ChannelSet(Protocol):
       ``coefficient_rows`` needs at its peak, including the result;
     * ``supports_out`` (default False): ``coefficient_rows`` accepts ``out=`` (a
       ``[B, M, N]`` tensor to fill and return), so one buffer is reused for all chunks;
+    * ``supports_columns`` (default False): and ``columns=`` (a slice of the points), for
+      a ``[B, M, len(columns)]`` block (the information pass then builds only one
+      triangle of each symmetric C_a, :mod:`.blocks`);
     * ``prepare(device, dtype)``: fill any cache of converted parameters, called by the
       engine before its worker threads share the set.
     """
@@ -120,10 +123,12 @@ class _Cached:
     """Per-(device, dtype) cache of converted parameter tensors, plus a CPU scratch buffer.
 
     ``supports_out``: ``coefficient_rows`` accepts ``out=`` (a ``[B, M, N]`` tensor to
-    write into), which lets the engine reuse one buffer for all chunks.
+    write into), which lets the engine reuse one buffer for all chunks; ``supports_columns``:
+    and ``columns=`` (a slice of the probe points: a ``[B, M, len(columns)]`` block).
     """
 
     supports_out = True
+    supports_columns = True
     points_axis = 0
     channels_axis = 1
 
@@ -178,17 +183,21 @@ class _Cached:
         device: torch.device,
         dtype: torch.dtype,
         out: Tensor | None = None,
+        columns: slice = slice(None),
     ) -> Tensor:
         """``[B, M, N]`` coefficient rows ``C_a[i, :]`` for ``i`` in ``rows``, all channels,
-        written into ``out`` when given (sets without ``supports_out`` override this)."""
+        written into ``out`` when given (sets without ``supports_out`` override this); with
+        ``columns`` only those points: ``[B, M, len(columns)]`` (``supports_columns``)."""
         device = torch.device(device)
         params = self._get(device, dtype)
         n, m = self.n_points, self.n_channels
-        out = _check_out(out, (len(range(n)[rows]), m, n), device, dtype)
-        return flush_tiny(self._fill(out, rows, *params))
+        shape = (len(range(n)[rows]), m, len(range(n)[columns]))
+        out = _check_out(out, shape, device, dtype)
+        return flush_tiny(self._fill(out, rows, columns, *params))
 
-    def _fill(self, out: Tensor, rows: slice, *params: Tensor) -> Tensor:
-        """Write the rows ``rows`` into ``out [B, M, N]`` from the converted parameters."""
+    def _fill(self, out: Tensor, rows: slice, columns: slice, *params: Tensor) -> Tensor:
+        """Write the rows ``rows`` (points ``columns``) into ``out [B, M, len(columns)]``
+        from the converted parameters."""
         raise NotImplementedError
 
 
@@ -231,9 +240,9 @@ class GaussianChannels(_DiagonalGaussian):
         q = lv.mul(0.25).exp_()  # v^(1/4)
         return mu, q, q.mul(math.sqrt(2.0)), lv.exp()
 
-    def _fill(self, out: Tensor, rows: slice, *params: Tensor) -> Tensor:
-        mu, q, q2, v = params
-        mu_r, q2_r, v_r = (t[:, rows].T[:, :, None] for t in (mu, q2, v))  # [B, M, 1]
+    def _fill(self, out: Tensor, rows: slice, columns: slice, *params: Tensor) -> Tensor:
+        mu_r, q2_r, v_r = (t[:, rows].T[:, :, None] for t in (params[0], params[2], params[3]))
+        mu, q, v = (t[:, columns] for t in (params[0], params[1], params[3]))  # [M, n]
         b, m, n = out.shape
         # On the CPU build the rows in channel blocks that stay in cache (the ~10
         # elementwise passes are memory-bound otherwise); on a GPU in one block.
@@ -384,9 +393,9 @@ class DiscreteChannels(_Cached):
     def _convert(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, ...]:
         return (self.labels.to(device).T.contiguous(),)  # [K, N]
 
-    def _fill(self, out: Tensor, rows: slice, *params: Tensor) -> Tensor:
+    def _fill(self, out: Tensor, rows: slice, columns: slice, *params: Tensor) -> Tensor:
         (lab,) = params
-        return torch.eq(lab[:, rows].T[:, :, None], lab[None], out=out)
+        return torch.eq(lab[:, rows].T[:, :, None], lab[None, :, columns], out=out)
 
     def __repr__(self) -> str:
         return f"DiscreteChannels(n_points={self.n_points}, n_channels={self.n_channels})"

@@ -52,6 +52,14 @@ def test_blocks_match_the_tiled_pass_and_the_float64_reference():
             info = information(runs[r], device="cpu", dtype=torch.float64).numpy()
             np.testing.assert_allclose(bits.information[r].numpy(), info, rtol=tol, atol=tol)
         assert bits.mutual[(0, 0)].dtype == torch.float64
+        # a pass for the information alone builds one triangle of each C_a (half the work)
+        alone = run_pair_information(sets, [], device="cpu", dtype=dtype)
+        for r in range(len(runs)):
+            np.testing.assert_allclose(
+                alone.information[r].numpy(), bits.information[r].numpy(), rtol=tol, atol=tol
+            )
+        entropy = information(factors, device="cpu", dtype=torch.float64).numpy()
+        np.testing.assert_allclose(alone.information[-1].numpy(), entropy, rtol=tol)
 
 
 def test_a_block_has_the_same_bits_whatever_else_the_pass_holds(monkeypatch):
@@ -71,6 +79,11 @@ def test_a_block_has_the_same_bits_whatever_else_the_pass_holds(monkeypatch):
     for j, i in enumerate(subset):
         assert torch.equal(part.information[j], full.information[i])
     assert block_rows(N) == 32 and block_rows(10**5) == 1
+    # the information alone (by triangles, rows summed across chunks) likewise
+    alone = run_pair_information(runs, [], device="cpu", workers=1)
+    part = run_pair_information([runs[i] for i in subset], [], device="cpu", workers=2)
+    for j, i in enumerate(subset):
+        assert torch.equal(part.information[j], alone.information[i])
 
 
 def test_the_pass_refuses_a_budget_it_cannot_keep():
