@@ -23,11 +23,9 @@ does not:
   :data:`SLOT_ELEMS`, so every element takes the vectorised path of ``log1p`` (a scalar
   tail may round differently) and the row sums are elementwise adds in row order.
 
-A set that needs only its information (in no pair) is built by triangles when it can
-build blocks of columns (``supports_columns``): C_a is symmetric, so a chunk of rows
-r0..r1 builds the columns r0..N-1 only, adds its row sums to its rows and its column sums
-to the rows past r1 (in chunk order, float64): half the coefficients of full rows, and
-the sums still a function of the set and N alone.
+A set that needs only its information (in no pair) and can build blocks of columns is
+summed by triangles in a pass of its own (:mod:`.triangles`: half the coefficients, bits
+a function of the set and N alone).
 
 The augmented rows carry the correction term: with Q as in :mod:`.pairwise` and the 0/1
 flags u(i) of rows left uncentred, left rows ``[Q_a(i), u_a(i)]`` times right rows
@@ -59,6 +57,7 @@ from .engine import (
     single_threaded_ops,
 )
 from .pairwise import log_row_means, scaled_rows_
+from .triangles import by_triangles, triangle_sums, triangle_working
 
 __all__ = ["SLOT_ELEMS", "RunPairBits", "block_rows", "run_pair_information", "run_pair_working"]
 
@@ -106,14 +105,12 @@ def run_pair_working(
     channels, of which the sets of ``multiplied`` widths enter ``pairs`` products: for each
     of those, the left and right augmented rows of a chunk and the scratch its build keeps
     per thread (at most a chunk's rows); one chunk of coefficient rows of the widest set;
-    the products of one group of pairs, their float64 copy and index; the float64 sums,
-    with the row and column sums of the sets built by triangles (the others: at most
-    ``sum(widths) - sum(multiplied)`` channels, each ``N`` float64 twice)."""
+    the products of one group of pairs, their float64 copy and index; the float64 sums.
+    (Sets summed by triangles are counted by :func:`~.triangles.triangle_working`.)"""
     rows, widest = block_rows(n_points), max(widths, default=0)
     per_sets = 3 * rows * sum(multiplied) * (n_points + 1) + rows * widest * (n_points + 2)
     group = min(_GROUP_ELEMS, pairs * _slot(rows * widest * widest))
-    triangles = sum(widths) - sum(multiplied)
-    sums = pairs * widest * widest + sum(widths) + triangles * (2 * n_points + rows)
+    sums = pairs * widest * widest + sum(widths)
     return per_sets * itemsize + group * (itemsize + 16) + sums * 8
 
 
@@ -149,18 +146,31 @@ def run_pair_information(
     itemsize = checked_itemsize(dtype)
     dev = resolve_device(device)
     n_workers = default_workers(dev, workers)
-    widths = [s.n_channels for s in sets]
-    multiplied = [widths[i] for i in sorted({i for p in pairs for i in p})]
-    need = run_pair_working(sets[0].n_points, widths, multiplied, len(pairs), itemsize)
-    need *= n_workers
+    layout = _Layout(sets, pairs, sets[0].n_points)
+    need = _working(layout, itemsize, n_workers)
     if need > memory_budget:
         raise ValueError(
             f"memory_budget={memory_budget} bytes is too small for {len(sets)} sets of "
-            f"{sum(widths)} channels in {len(pairs)} pairs on {sets[0].n_points} probe points "
+            f"{layout.offsets[-1]} channels in {len(pairs)} pairs on {layout.n} probe points "
             f"with {n_workers} workers; {need} bytes are needed"
         )
-    layout = _Layout(sets, pairs, sets[0].n_points)
     return _run(layout, dev, dtype, n_workers, progress)
+
+
+def _working(layout: _Layout, itemsize: int, workers: int) -> int:
+    """Bytes the pass holds: the triangles' pass (:mod:`.triangles`), then the rest."""
+    n, need = layout.n, 0
+    if layout.triangles:
+        per_worker, shared = triangle_working(
+            n, [layout.widths[i] for i in layout.triangles], itemsize
+        )
+        need = per_worker * workers + shared
+    if layout.has_rest:
+        widths = [w for i, w in enumerate(layout.widths) if i not in layout.triangles]
+        multiplied = [layout.widths[i] for i in layout.multiplied]
+        rest = run_pair_working(n, widths, multiplied, len(layout.pairs), itemsize) * workers
+        need = max(need, rest)  # one pass after the other
+    return need
 
 
 def _slot(elems: int) -> int:
@@ -193,11 +203,12 @@ class _Layout:
         self.sizes = [self.widths[a] * self.widths[b] for a, b in pairs]
         self.sums_at = [0, *itertools.accumulate(self.sizes)]
         self.multiplied = sorted({i for p in pairs for i in p})
-        self.triangles = [i for i, cs in enumerate(sets) if _by_triangle(cs, self.multiplied, i)]
-        """Sets whose information comes from one triangle of C_a (:func:`_triangle_sums`)."""
-        self.triangle_at = dict(zip(self.triangles, itertools.accumulate(
-            [0] + [self.widths[i] for i in self.triangles]), strict=False))  # fmt: skip
-        self.triangle_width = sum(self.widths[i] for i in self.triangles)
+        self.triangles = [
+            i for i, cs in enumerate(sets) if i not in self.multiplied and by_triangles(cs)
+        ]
+        """Sets whose information is summed by triangles (:mod:`.triangles`)."""
+        self.has_rest = bool(pairs) or len(self.triangles) < len(sets)
+        """Whether the run-pair pass has anything left to do after the triangles'."""
         self.groups: list[_Group] = []
         members: list[int] = []
         end = 0
@@ -225,37 +236,22 @@ class _Layout:
         return out
 
 
-def _by_triangle(cs: ChannelSet, multiplied: list[int], i: int) -> bool:
-    """Whether set ``i`` needs only its information and can build blocks of columns."""
-    return i not in multiplied and bool(getattr(cs, "supports_columns", False))
-
-
 class _Totals:
-    """The float64 sums, added to in chunk order (:class:`~.engine.ChunkTurns`), and the
-    row sums of the sets built by triangles (:func:`_triangle_sums`): ``row_sums``
-    ``[channels, N]`` collects, for each probe point, the column sums of every earlier chunk;
-    a chunk's own rows are then complete and their ln m(i) go into ``triangle_logs``."""
+    """The float64 sums, added to in chunk order (:class:`~.engine.ChunkTurns`)."""
 
     def __init__(self, layout: _Layout, dev: torch.device) -> None:
         self.log_means = torch.zeros(layout.offsets[-1], device=dev, dtype=_F64)
         self.logs = torch.zeros(layout.sums_at[-1], device=dev, dtype=_F64)
-        self.row_sums = torch.zeros(layout.triangle_width, layout.n, device=dev, dtype=_F64)
-        self.triangle_logs = torch.zeros(layout.triangle_width, device=dev, dtype=_F64)
         self.turns = ChunkTurns()
 
-    def commit(self, chunk: slice, w: _Worker) -> None:
-        """Add the sums of ``chunk`` (worker ``w``'s) once every earlier chunk's are in."""
-        r0, r1, n = chunk.start, chunk.stop, self.row_sums.shape[1]
+    def commit(self, chunk: int, log_means: Tensor, logs: Tensor) -> None:
+        """Add chunk ``chunk``'s sums once every earlier chunk's are in."""
 
         def add() -> None:
-            self.log_means.add_(w.log_means)
-            self.logs.add_(w.sums[:-1])
-            if self.row_sums.numel():
-                own = self.row_sums[:, r0:r1].add_(w.row_part[:, : r1 - r0])
-                self.triangle_logs.add_(own.mul(1.0 / n).log_().sum(1))
-                self.row_sums[:, r1:].add_(w.column_part[:, r1:])
+            self.log_means.add_(log_means)
+            self.logs.add_(logs)
 
-        self.turns.add(r0 // w.rows, add)
+        self.turns.add(chunk, add)
 
 
 class _Worker:
@@ -278,9 +274,6 @@ class _Worker:
         self.wide = torch.empty(elems, device=dev, dtype=_F64)
         self.sums = torch.zeros(layout.sums_at[-1] + 1, device=dev, dtype=_F64)
         self.log_means = torch.empty(layout.offsets[-1], device=dev, dtype=_F64)
-        self.rows = b
-        self.row_part = torch.empty(layout.triangle_width, b, device=dev, dtype=_F64)
-        self.column_part = torch.zeros(layout.triangle_width, n, device=dev, dtype=_F64)
         self._views: dict[int, list[tuple[list[tuple[Tensor, Tensor, Tensor]], Tensor]]] = {}
 
     def coefficient_rows(self, cs: ChannelSet, rows: slice, into: Tensor | None) -> Tensor:
@@ -325,17 +318,21 @@ def _run(
 
     def work(w: _Worker, chunk: slice) -> None:
         _chunk_sums(w, layout, chunk)
-        totals.commit(chunk, w)
+        totals.commit(chunk.start // rows, w.log_means, w.sums[:-1])
 
     report = Progress(progress, n, "run-pair information")
+    rest = layout.has_rest
     with torch.no_grad(), single_threaded_ops(dev.type == "cpu"):
         for s in layout.sets:
             prepare(s, dev, dtype)
-        for_each_chunk(n, rows, workers, lambda: _Worker(layout, dev, dtype), work, report)
+        if layout.triangles:
+            alone = [layout.sets[i] for i in layout.triangles]
+            sums = triangle_sums(alone, dev, dtype, workers, None if rest else report)
+            for i, logs in zip(layout.triangles, sums, strict=True):
+                totals.log_means[layout.offsets[i] : layout.offsets[i + 1]] = logs
+        if rest:
+            for_each_chunk(n, rows, workers, lambda: _Worker(layout, dev, dtype), work, report)
     to_bits = 1.0 / (n * math.log(2.0))
-    for i, at in layout.triangle_at.items():
-        span = slice(layout.offsets[i], layout.offsets[i + 1])
-        totals.log_means[span] = totals.triangle_logs[at : at + layout.widths[i]]
     log_means = totals.log_means.mul_(-to_bits).cpu()
     logs = totals.logs.mul_(to_bits).cpu()
     information = [log_means[a:b] for a, b in itertools.pairwise(layout.offsets)]
@@ -352,9 +349,8 @@ def _chunk_sums(w: _Worker, layout: _Layout, chunk: slice) -> None:
     nr, n = chunk.stop - chunk.start, layout.n
     for i, s in enumerate(layout.sets):
         k = s.n_channels
-        if i in layout.triangle_at:
+        if i in layout.triangles:
             w.log_means[layout.offsets[i] : layout.offsets[i + 1]].zero_()
-            _triangle_sums(w, s, chunk, layout.triangle_at[i])
             continue
         # a set that enters products is built and scaled in place in its left rows
         into = w.left[i][:nr, :, :n] if i in w.left else None
@@ -378,18 +374,3 @@ def _chunk_sums(w: _Worker, layout: _Layout, chunk: slice) -> None:
             torch.bmm(left, right, out=out)
         regions = w.regions[: targets.numel()].log1p_()
         w.sums.index_add_(0, targets, w.wide[: targets.numel()].copy_(regions))
-
-
-def _triangle_sums(w: _Worker, cs: ChannelSet, chunk: slice, at: int) -> None:
-    """The row and column sums of one triangle of C_a (symmetric) for a chunk's rows r0..r1:
-    the block of columns r0..N-1 only (half the coefficients of full rows), its row sums
-    into ``w.row_part`` and its column sums over the columns past r1 into
-    ``w.column_part``, both float64, at the set's channels ``at``.. (:class:`_Totals` adds
-    them in chunk order: the sums, and so the bits, are a function of the set and N)."""
-    nr, n, k = chunk.stop - chunk.start, cs.n_points, cs.n_channels
-    width = n - chunk.start
-    block = w.build[: nr * k * width].view(nr, k, width)
-    cs.coefficient_rows(chunk, w.dev, w.dtype, out=block, columns=slice(chunk.start, n))  # type: ignore[call-arg]
-    sums = w.stats[: nr * k].view(nr, k)
-    w.row_part[at : at + k, :nr].copy_(torch.sum(block, -1, out=sums).T)
-    w.column_part[at : at + k, chunk.stop :].copy_(block[:, :, nr:].sum(0))
