@@ -314,11 +314,13 @@ class FusionTarget:
                 members.n_points,
                 memory_budget,
             )
+        workers = default_workers(dev, workers)
         bits = information_powers(
-            members, (1, 2), device=dev, dtype=torch.float64, memory_budget=memory_budget
-        )
+            members, (1, 2), device=dev, dtype=torch.float64, memory_budget=memory_budget,
+            workers=workers,
+        )  # fmt: skip
         info, self_joint = (b.to(device=dev, dtype=dtype) for b in bits)
-        return cls(members, plan, dev, dtype, info, self_joint, default_workers(dev, workers))
+        return cls(members, plan, dev, dtype, info, self_joint, workers)
 
     @property
     def n_members(self) -> int:
@@ -663,10 +665,12 @@ def fuse(
     """
     _check_fuse_options(objective, optimizer, init, dim, steps, lr, init_scale)
     target = members
+    dev = resolve_device(device)
+    workers = default_workers(dev, workers)  # before the threads are set to 1 below
     # on the CPU only the passes' workers run in parallel (_Pass): no OpenMP region anywhere
-    with single_threaded_ops(resolve_device(device).type == "cpu"):
+    with single_threaded_ops(dev.type == "cpu"):
         if not isinstance(target, FusionTarget):
-            target = FusionTarget.from_channels(target, device=device, dtype=dtype, workers=workers)
+            target = FusionTarget.from_channels(target, device=dev, dtype=dtype, workers=workers)
         mu = _initial_means(target, dim, init, init_scale, seed).to(target.dtype).requires_grad_()
         logvar = torch.zeros(mu.shape, device=mu.device, dtype=mu.dtype, requires_grad=True)
         trace = _ascend(target, mu, logvar, objective, FUSION_OPTIMIZERS[optimizer], lr, steps)

@@ -29,6 +29,7 @@ from infoprint.info import (
     information,
     self_joint_information,
 )
+from infoprint.info import fusion as fusion_module
 
 F64 = torch.float64
 
@@ -331,3 +332,25 @@ def test_closed_form_gradient_matches_autograd_and_ignores_the_workers(objective
     for got, want in zip(grads[2], (m.grad, lv.grad), strict=True):
         assert torch.allclose(got, want, rtol=1e-9, atol=1e-12 * want.abs().max())
     assert all(torch.equal(a, b) for a, b in zip(grads[1], grads[2], strict=True))
+
+
+def test_fuse_runs_its_passes_on_torchs_threads_by_default(monkeypatch):
+    """fuse() sets torch's threads to 1 for its own ops: the default worker count must be
+    read before that (it once gave every analysis's hotspot fusion a single worker)."""
+    seen = []
+    real = fusion_module._ascend
+
+    def spy(target, *args):
+        seen.append(target.workers)
+        return real(target, *args)
+
+    monkeypatch.setattr(fusion_module, "_ascend", spy)
+    members = GaussianChannels(*(t.numpy() for t in _embedding(40, 2, seed=3)))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        fuse(members, dim=1, steps=1, device="cpu")
+        fuse(members, dim=1, steps=1, device="cpu", workers=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == [3, 2]
