@@ -39,6 +39,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -229,11 +230,16 @@ class _Layout:
     def targets(self, group: _Group, nr: int) -> Tensor:
         """For every element of a group's regions, where its row sum goes when a chunk has
         ``nr`` rows: its pair's span of the sums, or the last (discarded) place."""
-        out = torch.full((group.elems,), self.sums_at[-1], dtype=torch.int64)
-        for p, start in zip(group.pairs, group.regions_at, strict=False):
-            span = torch.arange(self.sums_at[p], self.sums_at[p + 1])
-            out[start : start + nr * self.sizes[p]] = span.repeat(nr)
-        return out
+        sizes = np.array([self.sizes[p] for p in group.pairs], dtype=np.int64)
+        spans = np.array([self.sums_at[p] for p in group.pairs], dtype=np.int64)
+        lengths = nr * sizes  # each pair's elements: nr rows of its k_a k_b sums
+        pair = np.repeat(np.arange(len(sizes)), lengths)
+        local = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out = np.full(group.elems, self.sums_at[-1], dtype=np.int64)
+        out[np.asarray(group.regions_at[:-1], dtype=np.int64)[pair] + local] = (
+            spans[pair] + local % sizes[pair]
+        )
+        return torch.from_numpy(out)
 
 
 class _Totals:
