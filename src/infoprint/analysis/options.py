@@ -187,8 +187,8 @@ class HotspotFusionOptions:
     measure: str = PRIMARY_MEASURE
     objective: str = "exp_neg_vi"
     dim: int = 1
-    steps: int = 60
-    lr: float = 0.1
+    steps: int = 45
+    lr: float = 0.13
     max_members: int = 10
     """Fuse at most this many members: the hotspot's most central ones (smallest summed
     distance to the other members); the fusion's cost grows with the members."""
