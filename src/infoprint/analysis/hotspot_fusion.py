@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,6 +36,7 @@ from infoprint.info import (
     resolve_device,
 )
 from infoprint.info.blocks import run_pair_information
+from infoprint.info.engine import single_threaded_ops
 from infoprint.store.records import ArraySpec
 
 HOTSPOT_FUSION_FILE = "hotspot_fusion.csv"
@@ -102,27 +104,55 @@ def fuse_hotspots(
         dim=dim, fusion=json.dumps(fusion, sort_keys=True, default=str),
         workers=torch.get_num_threads(),
     )  # fmt: skip
+    found = [h for h in found if h.measure == measure]
+    members = [[(run, channel) for run, _, channel in h.members] for h in found]
+    keys = [_members_key(fingerprints, m) for m in members]
+    stored = [
+        None if cache is None else cache.fused(scope, key, _specs(first, m, dim, fusion))
+        for m, key in zip(members, keys, strict=True)
+    ]
+    missing = [i for i, s in enumerate(stored) if s is None]
+    spaces = _fuse_all(fingerprints, [members[i] for i in missing], dim, dev, dtype, fusion)
+    for i, space in zip(missing, spaces, strict=True):
+        factor_nmi = None if truth is None else _factor_nmi(space, truth, dev, dtype)
+        stored[i] = _arrays(space, factor_nmi)
     fused = []
-    for hotspot in found:
-        if hotspot.measure != measure:
-            continue
-        members = [(run, channel) for run, _, channel in hotspot.members]
-        key = _members_key(fingerprints, members)
-        stored = (
-            None if cache is None else cache.fused(scope, key, _specs(first, members, dim, fusion))
-        )
-        if stored is None:
-            space = fuse_channels(fingerprints, members, dim=dim, device=dev, dtype=dtype, **fusion)
-            factor_nmi = None if truth is None else _factor_nmi(space, truth, dev, dtype)
-            stored = _arrays(space, factor_nmi)
+    for hotspot, key, arrays in zip(found, keys, stored, strict=True):
         if cache is not None:
-            cache.keep_fused(scope, key, stored)
-        space, factor_nmi = _from_arrays(stored, fusion)
+            cache.keep_fused(scope, key, arrays)
+        space, factor_nmi = _from_arrays(arrays, fusion)
         best = None
         if factor_nmi is not None and hotspot.best_factor is not None:
             best = float(factor_nmi[names.index(hotspot.best_factor)])
         fused.append(HotspotFusion(hotspot, space, factor_nmi, best))
     return fused
+
+
+def _fuse_all(
+    fingerprints: Sequence[Fingerprint],
+    members: list[list[tuple[str, int]]],
+    dim: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    fusion: dict[str, Any],
+) -> list[FusedSpace]:
+    """Every hotspot's members fused. On the CPU each fusion runs on one worker, with the
+    hotspots on threads of their own: no barrier between threads inside a gradient step, so
+    a busy machine slows the stage by its fair share (two workers per step with one busy
+    process per core: 3.1x the quiet time, ``bench/study.py --load``). Torch's threads are
+    set to 1 around all of them (each fusion's own setting would race with the others')."""
+
+    on_cpu = device.type == "cpu"
+    settings = {**fusion, "workers": 1} if on_cpu else fusion
+
+    def one(m: list[tuple[str, int]]) -> FusedSpace:
+        return fuse_channels(fingerprints, m, dim=dim, device=device, dtype=dtype, **settings)
+
+    if not on_cpu:
+        return [one(m) for m in members]
+    threads = max(1, min(torch.get_num_threads(), len(members)))
+    with single_threaded_ops(True), ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, members))
 
 
 def _factor_nmi(space: FusedSpace, truth: DiscreteChannels, device: torch.device,

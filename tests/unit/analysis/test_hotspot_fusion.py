@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from infoprint.analysis.ensemble import ensemble_structure
 from infoprint.analysis.hotspot_fusion import (
@@ -92,3 +93,20 @@ def test_without_factors_the_fused_channel_has_no_factor_nmi() -> None:
     fused = fuse_hotspots(runs, found, steps=20, device="cpu")
     assert fused and all(f.factor_nmi is None and f.best_factor_nmi is None for f in fused)
     assert all(row[-1] == "" and row[-2] == "" for row in hotspot_fusion_rows(fused))
+
+
+def test_hotspots_fused_side_by_side_equal_each_fused_alone() -> None:
+    """On the CPU the hotspots are fused on threads of their own (one worker each): each
+    equals its fusion alone bit for bit, and torch's thread count is left as it was."""
+    runs = _noisy_copies(noise=0.6)
+    structure = ensemble_structure(runs, device="cpu")
+    found = hotspots(structure, cluster(structure, "nmi"))
+    assert len(found) == 2
+    threads = torch.get_num_threads()
+    together = fuse_hotspots(runs, found, steps=10, device="cpu")
+    assert torch.get_num_threads() == threads
+    for hotspot, fused in zip(found, together, strict=True):
+        (alone,) = fuse_hotspots(runs, [hotspot], steps=10, device="cpu")
+        assert torch.equal(alone.space.mu, fused.space.mu)
+        assert torch.equal(alone.space.logvar, fused.space.logvar)
+        assert np.array_equal(alone.factor_nmi, fused.factor_nmi)
