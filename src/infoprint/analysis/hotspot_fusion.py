@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,7 +35,6 @@ from infoprint.info import (
     resolve_device,
 )
 from infoprint.info.blocks import run_pair_information
-from infoprint.info.engine import single_threaded_ops
 from infoprint.store.records import ArraySpec
 
 HOTSPOT_FUSION_FILE = "hotspot_fusion.csv"
@@ -136,23 +134,20 @@ def _fuse_all(
     dtype: torch.dtype,
     fusion: dict[str, Any],
 ) -> list[FusedSpace]:
-    """Every hotspot's members fused. On the CPU each fusion runs on one worker, with the
-    hotspots on threads of their own: no barrier between threads inside a gradient step, so
-    a busy machine slows the stage by its fair share (two workers per step with one busy
-    process per core: 3.1x the quiet time, ``bench/study.py --load``). Torch's threads are
-    set to 1 around all of them (each fusion's own setting would race with the others')."""
+    """Every hotspot's members fused, one after another; on the CPU each on one worker.
 
-    on_cpu = device.type == "cpu"
-    settings = {**fusion, "workers": 1} if on_cpu else fusion
-
-    def one(m: list[tuple[str, int]]) -> FusedSpace:
-        return fuse_channels(fingerprints, m, dim=dim, device=device, dtype=dtype, **settings)
-
-    if not on_cpu:
-        return [one(m) for m in members]
-    threads = max(1, min(torch.get_num_threads(), len(members)))
-    with single_threaded_ops(True), ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(one, members))
+    Measured with one busy process per core (``bench/study.py --load``): two workers per
+    gradient step made the stage 3.1x its quiet time (each pass waits for the slower
+    worker), and the hotspots on two threads of one worker each up to 4.1x (a thread that
+    holds the Python lock when the OS preempts it stalls the other, thousands of times
+    per fusion); one worker alone stays near its fair share (1.6-2.4x), at 1.5x the
+    quiet time of two workers per step.
+    """
+    settings = {**fusion, "workers": 1} if device.type == "cpu" else fusion
+    return [
+        fuse_channels(fingerprints, m, dim=dim, device=device, dtype=dtype, **settings)
+        for m in members
+    ]
 
 
 def _factor_nmi(space: FusedSpace, truth: DiscreteChannels, device: torch.device,

@@ -95,9 +95,9 @@ def test_without_factors_the_fused_channel_has_no_factor_nmi() -> None:
     assert all(row[-1] == "" and row[-2] == "" for row in hotspot_fusion_rows(fused))
 
 
-def test_hotspots_fused_side_by_side_equal_each_fused_alone() -> None:
-    """On the CPU the hotspots are fused on threads of their own (one worker each): each
-    equals its fusion alone bit for bit, and torch's thread count is left as it was."""
+def test_hotspots_fused_together_equal_each_fused_alone() -> None:
+    """On the CPU each hotspot is fused on one worker: each equals its fusion alone bit for
+    bit, and torch's thread count is left as it was."""
     runs = _noisy_copies(noise=0.6)
     structure = ensemble_structure(runs, device="cpu")
     found = hotspots(structure, cluster(structure, "nmi"))
