@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 import torch
+from threadpoolctl import threadpool_limits
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
@@ -382,8 +383,11 @@ class FusionTarget:
             w[rows] = (c / c.sum(-1, keepdim=True)).mean(1)
         a = 0.5 * (w + w.T)
         a = a - a.mean(0, keepdim=True) - a.mean(1, keepdim=True) + a.mean()
-        # only the dim leading eigenpairs (LAPACK's syevr: ~4x faster than all at N = 1,000)
-        _, found = scipy.linalg.eigh(a.cpu().numpy(), subset_by_index=[n - dim, n - 1])
+        # only the dim leading eigenpairs (LAPACK's syevr: ~4x faster than all at N = 1,000),
+        # on one BLAS thread: OpenBLAS's threads spin on after a call, and on a busy machine
+        # that took hotspot fusion from 1.4x to 3.5x its quiet time (bench/study.py --load)
+        with threadpool_limits(1, user_api="blas"):
+            _, found = scipy.linalg.eigh(a.cpu().numpy(), subset_by_index=[n - dim, n - 1])
         vectors = torch.from_numpy(found[:, ::-1].copy()).to(self.device)
         # each vector's sign fixed (largest entry positive): the same start on any LAPACK
         largest = vectors.gather(0, vectors.abs().argmax(0, keepdim=True))
