@@ -110,8 +110,8 @@ def fuse_hotspots(
         for m, key in zip(members, keys, strict=True)
     ]
     missing = [i for i, s in enumerate(stored) if s is None]
-    spaces = _fuse_all(fingerprints, [members[i] for i in missing], dim, dev, dtype, fusion)
-    for i, space in zip(missing, spaces, strict=True):
+    for i in missing:
+        space = fuse_channels(fingerprints, members[i], dim=dim, device=dev, dtype=dtype, **fusion)
         factor_nmi = None if truth is None else _factor_nmi(space, truth, dev, dtype)
         stored[i] = _arrays(space, factor_nmi)
     fused = []
@@ -124,30 +124,6 @@ def fuse_hotspots(
             best = float(factor_nmi[names.index(hotspot.best_factor)])
         fused.append(HotspotFusion(hotspot, space, factor_nmi, best))
     return fused
-
-
-def _fuse_all(
-    fingerprints: Sequence[Fingerprint],
-    members: list[list[tuple[str, int]]],
-    dim: int,
-    device: torch.device,
-    dtype: torch.dtype,
-    fusion: dict[str, Any],
-) -> list[FusedSpace]:
-    """Every hotspot's members fused, one after another; on the CPU each on one worker.
-
-    Measured with one busy process per core (``bench/study.py --load``): two workers per
-    gradient step made the stage 3.1x its quiet time (each pass waits for the slower
-    worker), and the hotspots on two threads of one worker each up to 4.1x (a thread that
-    holds the Python lock when the OS preempts it stalls the other, thousands of times
-    per fusion); one worker alone stays near its fair share (1.6-2.4x), at 1.5x the
-    quiet time of two workers per step.
-    """
-    settings = {**fusion, "workers": 1} if device.type == "cpu" else fusion
-    return [
-        fuse_channels(fingerprints, m, dim=dim, device=device, dtype=dtype, **settings)
-        for m in members
-    ]
 
 
 def _factor_nmi(space: FusedSpace, truth: DiscreteChannels, device: torch.device,

@@ -96,8 +96,8 @@ def test_without_factors_the_fused_channel_has_no_factor_nmi() -> None:
 
 
 def test_hotspots_fused_together_equal_each_fused_alone() -> None:
-    """On the CPU each hotspot is fused on one worker: each equals its fusion alone bit for
-    bit, and torch's thread count is left as it was."""
+    """Each hotspot's fusion equals its fusion alone bit for bit, and torch's thread count
+    is left as it was (fuse() sets it to 1 for its own operations)."""
     runs = _noisy_copies(noise=0.6)
     structure = ensemble_structure(runs, device="cpu")
     found = hotspots(structure, cluster(structure, "nmi"))
