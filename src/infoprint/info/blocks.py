@@ -271,10 +271,12 @@ class _Worker:
     def __init__(self, layout: _Layout, dev: torch.device, dtype: torch.dtype) -> None:
         b, n, widths = layout.rows, layout.n, layout.widths
         self.dev, self.dtype = dev, dtype
-        self.build = torch.empty(b * max(widths) * n, device=dev, dtype=dtype)
+        # the sets this pass builds (those summed by triangles have had their own pass)
+        widest = max(w for i, w in enumerate(widths) if i not in layout.triangles)
+        self.build = torch.empty(b * widest * n, device=dev, dtype=dtype)
         self.left, self.right = ({i: torch.empty(b, widths[i], n + 1, device=dev, dtype=dtype)
                                   for i in layout.multiplied} for _ in range(2))  # fmt: skip
-        self.stats = torch.empty(2 * b * max(widths), device=dev, dtype=dtype)
+        self.stats = torch.empty(2 * b * widest, device=dev, dtype=dtype)
         elems = max((g.elems for g in layout.groups), default=0)
         self.regions = torch.zeros(elems, device=dev, dtype=dtype)
         self.wide = torch.empty(elems, device=dev, dtype=_F64)
