@@ -5,6 +5,7 @@ analysed like runs. Real parts: a real TensorFlow SavedModel, real torch.jit fil
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,11 @@ import pytest
 import torch
 from omegaconf import open_dict
 
+from infoprint.analysis.hotspot_traversals import (
+    DecoderCache,
+    TraversalUnavailable,
+    load_decoder,
+)
 from infoprint.data.sprites import ProceduralSprites
 from infoprint.fingerprint.record import Fingerprint
 from infoprint.info import GaussianChannels, compare
@@ -197,6 +203,29 @@ def test_checkpoints_refingerprint_on_a_larger_probe_set(trained_run, tmp_path):
     other = CheckpointSource(path=str(job / "last.ckpt"), data=sprites64(), cache_dir=str(tmp_path))
     assert list(other.iter_fingerprints()) == []
     assert "observations of shape [1, 32, 32]" in other.skipped[0].reason
+
+
+def test_checkpoints_refingerprinted_decode_by_their_checkpoint(trained_run, tmp_path):
+    """A refingerprinted run's folder is the source's cache (a fingerprint alone): its
+    traversals decode with the checkpoint its fingerprint names, while that file keeps the
+    digest it was fingerprinted with; a changed checkpoint is refused, naming it."""
+    job, _ = trained_run
+    run = tmp_path / "sweep" / "0"
+    shutil.copytree(job, run)
+    source = CheckpointSource(
+        path=str(run.parent), data=ProceduralSprites(resolution=32),
+        fingerprint={"size": 30, "seed": 1}, cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    (fp,) = list(source.iter_fingerprints())
+    assert fp.path is not None and not (fp.path / "last.ckpt").exists()
+    codes = torch.randn(5, fp.n_channels, generator=torch.Generator().manual_seed(0))
+    images = DecoderCache().get(fp)(codes)
+    assert images.shape == (5, 1, 32, 32)
+    assert torch.equal(images, load_decoder(run)(codes))
+    with (run / "last.ckpt").open("ab") as f:
+        f.write(b"\0")
+    with pytest.raises(TraversalUnavailable, match="changed since run .* was fingerprinted"):
+        DecoderCache().get(fp)
 
 
 def test_a_mixed_study_analyses_in_one_command(tmp_path):

@@ -5,7 +5,10 @@ medoid (smallest summed distance to the other members, in the distance the hotsp
 found with) whose run can be decoded; the other members are tried in that order when a
 run cannot be. A run's decoder is, by default, its model rebuilt from its ``last.ckpt``
 (in the run folder or in ``checkpoints/``, where Lightning's ModelCheckpoint puts it;
-loaded with ``weights_only=True``; the checkpoint describes its model). A run without a
+loaded with ``weights_only=True``; the checkpoint describes its model); a run
+refingerprinted from its checkpoint (``source=checkpoints``) is decoded by that checkpoint,
+which its fingerprint names with the file's sha256 (a checkpoint changed since is refused,
+not decoded). A run without a
 checkpoint, or whose checkpoint is another project's (no infoprint model description), is
 skipped with a note, not a failure, unless ``traversals.loader`` names a function of the
 run directory that returns the run's module: then that module's ``traversals.decoder``
@@ -28,6 +31,7 @@ from infoprint.analysis.decoding import Decoder, is_image_shape, traversals
 from infoprint.analysis.ensemble import EnsembleStructure
 from infoprint.analysis.hotspots import Clustering, Hotspot, distance_matrix
 from infoprint.fingerprint.record import Fingerprint
+from infoprint.fingerprint.stage import files_digest
 from infoprint.run.directory import RunDirectory
 from infoprint.store.checkpoint import CheckpointError
 from infoprint.store.layout import CHECKPOINT_FILE
@@ -102,15 +106,56 @@ def load_decoder(
 
     Its module is ``loader(job_dir)`` when a loader is given, else the model rebuilt from
     the run's last checkpoint; ``decoder`` names the module's decoding method."""
-    from infoprint.models.builder import NoModelDescriptionError, load_model
-
     job_dir = Path(job_dir)
     run = RunDirectory(job_dir)
-    shape = run.load_fingerprint().meta.get("observation_shape")
+    _check_image(run.load_fingerprint().meta.get("observation_shape"), run.fingerprint_file)
+    return _module_decoder(job_dir, find_checkpoint(job_dir), loader, decoder)
+
+
+def _check_image(shape: Any, where: Path) -> None:
     if shape is not None and not is_image_shape(shape):
-        raise NotAnImage(
-            f"{job_dir}: observation shape {shape} is not an image", run.fingerprint_file
+        raise NotAnImage(f"{where}: observation shape {shape} is not an image", where)
+
+
+def fingerprinted_checkpoint(fp: Fingerprint) -> Path | None:
+    """The checkpoint a fingerprint of ``source=checkpoints`` was encoded from, or None for
+    a fingerprint of any other source.
+
+    Its run.json names the file and its sha256 (read as untrusted: the path is used only
+    when a regular file there has that digest). Raises :class:`TraversalUnavailable` when
+    the file is gone or has changed since (retrained, overwritten): its decoder would not
+    be the encoder's."""
+    provenance = fp.meta.get("provenance")
+    if not isinstance(provenance, dict) or provenance.get("source") != "checkpoints":
+        return None
+    path, digest = provenance.get("path"), provenance.get("digest")
+    if not (isinstance(path, str) and isinstance(digest, str)):
+        raise TraversalUnavailable(
+            f"run {fp.run_id}: its fingerprint's provenance names no checkpoint and digest",
+            Path(fp.path or "."),
         )
+    checkpoint = Path(path)
+    if not checkpoint.is_file():
+        raise TraversalUnavailable(
+            f"{checkpoint}: the checkpoint run {fp.run_id} was fingerprinted from is no longer "
+            f"a file there",
+            checkpoint,
+        )
+    if files_digest([checkpoint]) != digest:
+        raise TraversalUnavailable(
+            f"{checkpoint}: changed since run {fp.run_id} was fingerprinted from it (sha256 "
+            f"differs); analyse again to refingerprint it",
+            checkpoint,
+        )
+    return checkpoint
+
+
+def _module_decoder(
+    job_dir: Path, checkpoint: Path | None, loader: Loader | None, decoder: str
+) -> Decoder:
+    """The decoder of ``loader(job_dir)``'s module, else of the model in ``checkpoint``."""
+    from infoprint.models.builder import NoModelDescriptionError, load_model
+
     if loader is not None:
         try:
             module = loader(job_dir.resolve())
@@ -119,7 +164,6 @@ def load_decoder(
                 f"{job_dir}: traversals.loader failed ({type(err).__name__}: {err})", job_dir
             ) from err
     else:
-        checkpoint = find_checkpoint(job_dir)
         if checkpoint is None:
             places = " or ".join(str(job_dir / place) for place in CHECKPOINT_PLACES)
             raise NoDecoder(f"{job_dir}: no checkpoint ({places})", job_dir, "no_checkpoint")
@@ -185,13 +229,22 @@ class DecoderCache:
             )
         if fp.run_id not in self.found:
             try:
-                self.found[fp.run_id] = load_decoder(Path(fp.path), self.loader, self.decoder)
+                self.found[fp.run_id] = self._load(fp)
             except TraversalUnavailable as err:
                 self.found[fp.run_id] = err
         found = self.found[fp.run_id]
         if isinstance(found, TraversalUnavailable):
             raise found
         return found
+
+    def _load(self, fp: Fingerprint) -> Decoder:
+        """From the run's folder, or from the checkpoint it was refingerprinted from (a
+        folder of that source's cache holds only the fingerprint)."""
+        checkpoint = fingerprinted_checkpoint(fp)
+        if checkpoint is None:
+            return load_decoder(Path(fp.path), self.loader, self.decoder)  # type: ignore[arg-type]
+        _check_image(fp.meta["provenance"].get("observation_shape"), checkpoint)
+        return _module_decoder(checkpoint.parent, checkpoint, self.loader, self.decoder)
 
     def failed(self, fp: Fingerprint, err: TraversalUnavailable) -> None:
         """``fp``'s decoder failed while decoding: remember why (and drop its module)."""
