@@ -32,7 +32,7 @@ def test_demo_experiment_values():
     assert cfg.data.dataset.resolution == 32
     assert cfg.model.beta == 16.0 and cfg.torch_threads == 1 and cfg.data.batch_size == 32
     assert cfg.model.beta_start == 48.0 and cfg.model.beta_steps == 3000
-    assert list(cfg.data.dataset.position_margins) == [0.10, 0.18]
+    assert list(cfg.data.dataset.position_margins) == [0.05, 0.18]
     assert cfg.trainer.precision == "32-true"  # on every CPU: bf16 rounds per CPU (README)
     assert cfg.fingerprint.seed == 0  # the probe seed is not the training seed
     analysis = cfg.hydra.callbacks.analyze_sweep
