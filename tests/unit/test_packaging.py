@@ -14,7 +14,12 @@ def test_every_package_is_listed_and_mapped():
         for p in (ROOT / "src").rglob("__init__.py")
     }
     namespaces = {"hydra_plugins"}  # Hydra's plugin namespace has no __init__.py
-    assert listed == found | namespaces | {"infoprint.callbacks", "infoprint.conf"}
+    groups = {  # the config tree's folders, listed so that setuptools ships them
+        ".".join(("infoprint", *p.relative_to(ROOT).parts))
+        for p in (ROOT / "conf").rglob("*")
+        if p.is_dir() and p.name != "__pycache__"
+    }
+    assert listed == found | namespaces | groups | {"infoprint.callbacks", "infoprint.conf"}
     assert config["package-dir"] == {
         "": "src",
         "infoprint.callbacks": "callbacks",
