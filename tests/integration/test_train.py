@@ -145,7 +145,7 @@ def test_the_demo_sweep_shrunk_runs_under_another_cpus_kernels(
     for job in ("0", "1", "2"):
         tree = (sweep / job / "config_tree.txt").read_text()
         assert "precision: 32-true" in tree and "beta_start: 48.0" in tree
-        assert "- 0.1\n" in tree and "- 0.18\n" in tree  # the demo's position margins
+        assert "- 0.05\n" in tree and "- 0.18\n" in tree  # the demo's position margins
     summary = json.loads((sweep / "analysis" / "summary.json").read_text())
     assert summary["n_runs"] == 3 and summary["factor_names"][-2:] == ["posX", "posY"]
     clustering = summary["config"]["clustering"]
